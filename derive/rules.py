@@ -244,7 +244,7 @@ class Loss:
     """One loss rule: the loss of one example, and which output activations it pairs with.
 
     ``per_example(a, y)`` is the loss of one example as a SymPy expression of the output
-    activations a and the targets y. ``delta(a, y, gprime)`` is the proved closed form of
+    activations a and the targets y; ``output_grad(a_k, y_k)`` its closed-form partial ∂/∂a_k. ``delta(a, y, gprime)`` is the proved closed form of
     δ^(L) = ∂loss/∂z^(L) (``gprime`` is g'(z^(L)) entrywise, ignored by the canonical pairings).
     """
 
@@ -252,6 +252,8 @@ class Loss:
     latex: str  # the loss of one example, in LaTeX, with a and y
     outputs: tuple[str, ...]  # output activations this loss accepts
     per_example: Callable[[Sequence[Expr], Sequence[Expr]], Expr]
+    output_grad: Callable[[Expr, Expr], Expr]  # ∂loss/∂a_k of one example, entrywise (a_k, y_k)
+    output_grad_latex: str
     delta: Callable[[Expr, Expr, Expr], Expr]
     delta_latex: str
     canonical: bool  # δ^(L) = a − y (the output's derivative cancels)
@@ -270,6 +272,8 @@ LOSSES: dict[str, Loss] = {
         Loss(
             "mse", r"\tfrac{1}{2}\,\lVert a^{(L)} - y \rVert^2", _ELEMENTWISE_OUTPUTS,
             per_example=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(ai - yi) ** 2 for ai, yi in zip(a, y)]),
+            output_grad=lambda a, y: a - y,
+            output_grad_latex=r"a^{(L)} - y",
             delta=lambda a, y, gprime: (a - y) * gprime,
             delta_latex=r"(a^{(L)} - y) \odot g'(z^{(L)})",
             canonical=False,
@@ -277,6 +281,8 @@ LOSSES: dict[str, Loss] = {
         Loss(
             "sq", r"\lVert a^{(L)} - y \rVert^2", _ELEMENTWISE_OUTPUTS,
             per_example=lambda a, y: sp.Add(*[(ai - yi) ** 2 for ai, yi in zip(a, y)]),
+            output_grad=lambda a, y: 2 * (a - y),
+            output_grad_latex=r"2\,(a^{(L)} - y)",
             delta=lambda a, y, gprime: 2 * (a - y) * gprime,
             delta_latex=r"2\,(a^{(L)} - y) \odot g'(z^{(L)})",
             canonical=False,
@@ -286,6 +292,8 @@ LOSSES: dict[str, Loss] = {
             per_example=lambda a, y: -sp.Add(
                 *[yi * sp.log(ai) + (1 - yi) * sp.log(1 - ai) for ai, yi in zip(a, y)]
             ),
+            output_grad=lambda a, y: (a - y) / (a * (1 - a)),
+            output_grad_latex=r"\frac{a^{(L)} - y}{a^{(L)} \odot (1 - a^{(L)})}",
             delta=lambda a, y, gprime: a - y,
             delta_latex=r"a^{(L)} - y",
             canonical=True,
@@ -295,6 +303,8 @@ LOSSES: dict[str, Loss] = {
         Loss(
             "cce", r"-\sum_k y_k \log a^{(L)}_k", ("softmax",),
             per_example=lambda a, y: -sp.Add(*[yi * sp.log(ai) for ai, yi in zip(a, y)]),
+            output_grad=lambda a, y: -y / a,
+            output_grad_latex=r"-\frac{y}{a^{(L)}}",
             delta=lambda a, y, gprime: a - y,
             delta_latex=r"a^{(L)} - y",
             canonical=True,
