@@ -184,6 +184,8 @@ class Activation:
     derivative: Callable[[Expr, Expr], Expr]
     derivative_latex: str  # g'(z) in the notes' notation
     elementwise: bool = True
+    # For a vector activation (elementwise=False): the whole layer's output from its z entries.
+    vector: Callable[[Sequence[Expr]], list[Expr]] | None = None
 
     def identity(self, x: sp.Symbol) -> tuple[Expr, Expr]:
         """g'(x) by differentiating the textbook form, and the closed form, for a free x."""
@@ -234,6 +236,7 @@ ACTIVATIONS: dict[str, Activation] = {
             derivative=lambda z, a: a * (1 - a),  # the diagonal of the Jacobian σ_i(δ_ij − σ_j)
             derivative_latex=r"\frac{\partial \sigma_i}{\partial z_j} = \sigma_i\,(\delta_{ij} - \sigma_j)",
             elementwise=False,
+            vector=softmax,
         ),
     ]
 }

@@ -1,0 +1,512 @@
+"""Staged code generation: the registry's proved closed forms printed as array code.
+
+The generated module holds two functions, ``forward(params, X)`` and ``loss_and_grad(params, X,
+Y)``, written one line per intermediate (Z1, A1, …, D_L, gW, gb) in the order backpropagation
+computes them. Nothing is written by hand per activation or loss: every elementwise line is a
+SymPy expression taken from ``derive.rules`` and printed by :class:`ArrayPrinter`, a
+``NumPyPrinter`` subclass whose module is the array namespace ``xp``.
+
+How whole arrays become SymPy:
+
+* An elementwise formula of one unit is also valid array code under broadcasting, so arrays are
+  plain SymPy symbols (``Z1``, ``A1``, ``Y``) in elementwise lines; ``Activation.apply`` and
+  ``Activation.derivative(z, a)`` are applied to those symbols directly.
+* Formulas that sum over the units of a layer (a loss, softmax) come from the registry as
+  per-unit expressions over a few columns ``z_0, z_1, z_2``. :func:`vectorize` recognises each
+  complete sum over the columns and writes it as ``RowSum`` of one array expression.
+* Matrix products are ``MatrixSymbol`` products printed as explicit lines (``X @ W1.T``): the
+  transposes go to BLAS as flags, nothing is copied.
+* ``exp`` of the logits is shifted by the row maximum (e^z = e^M e^{z−M}, exact), after which
+  ``RowSum`` factors e^M out and SymPy cancels it: log-sum-exp and the stable softmax fall out of
+  the registry's own formulas instead of being written separately.
+
+Common subexpressions are shared with ``sympy.cse``. The source is compiled once; it never
+imports SymPy.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from . import rules
+from .errors import DeriveError
+
+if TYPE_CHECKING:  # typing only: network imports this module lazily
+    from .network import Network
+
+__all__ = [
+    "ArrayPrinter",
+    "CodegenError",
+    "ColSum",
+    "GeneratedSource",
+    "RowMax",
+    "RowSum",
+    "Total",
+    "generate_source",
+    "vectorize",
+]
+
+N_COLUMNS = 3  # columns used to read a per-unit formula; 3 tells a sum over units from a pair
+
+
+class CodegenError(DeriveError):
+    """A rule whose closed form cannot be turned into array code (names the rule)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Array symbols and the reductions the printer knows.
+# --------------------------------------------------------------------------------------------
+
+
+class RowSymbol(sp.Symbol):
+    """An array with one value per example (shape (m, 1)): constant along a row of units."""
+
+
+def _array(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+def _is_row_level(expr: sp.Expr) -> bool:
+    """True when ``expr`` has one value per example (it broadcasts along the units)."""
+    if expr.is_number or isinstance(expr, (RowSymbol, RowSum, RowMax)):
+        return True
+    if expr.is_Atom:
+        return False
+    return all(_is_row_level(arg) for arg in expr.args)
+
+
+class RowSum(sp.Function):
+    """Σ over the units of a layer, one value per example (``keepdims`` so it broadcasts)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        # Linearity: factors constant along the row (numbers, row maxima, e^M) come outside.
+        if arg.is_Mul:
+            outside = [f for f in arg.args if _is_row_level(f)]
+            inside = [f for f in arg.args if not _is_row_level(f)]
+            if outside and inside:
+                return sp.Mul(*outside) * cls(sp.Mul(*inside))
+        return None
+
+
+class RowMax(sp.Function):
+    """max over the units of a layer, one value per example."""
+
+    nargs = 1
+
+
+class Total(sp.Function):
+    """Σ over every entry of an array: a scalar."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        # Numbers come outside (Σ ½e² = ½ Σ e²): scaled once as a scalar, not entry by entry.
+        coeff, rest = arg.as_coeff_Mul()
+        if coeff != 1 and rest != 1:
+            return coeff * cls(rest)
+        return None
+
+
+class ColSum(sp.Function):
+    """Σ over the examples (rows): the bias gradient of a layer."""
+
+    nargs = 1
+
+
+# --------------------------------------------------------------------------------------------
+# The printer.
+# --------------------------------------------------------------------------------------------
+
+
+class ArrayPrinter(NumPyPrinter):
+    """``NumPyPrinter`` for an array namespace called ``xp`` (NumPy, PyTorch, CuPy, …).
+
+    The registry's functions print themselves through ``_numpycode`` using ``printer._module``,
+    and SymPy's known functions come as ``numpy.<name>``; both go through ``_module_format``,
+    which is the one place the module name is chosen. ``module_imports['xp']`` records every
+    namespace function the generated code uses.
+    """
+
+    def __init__(self, scalars: Iterable[sp.Symbol] = ()) -> None:
+        super().__init__({"fully_qualified_modules": True})
+        self._module = "xp"  # printmethod stays ``_numpycode``: set before, from the class attr
+        self._scalars = frozenset(scalars)
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        if fqn.startswith("numpy."):
+            fqn = "xp." + fqn[len("numpy."):]
+        return super()._module_format(fqn, register)
+
+    def _reduction(self, func: str, arg: sp.Expr, axis: str, keepdims: bool = False) -> str:
+        keep = ", keepdims=True" if keepdims else ""
+        return f"{self._module_format('xp.' + func)}({self._print(arg)}, axis={axis}{keep})"
+
+    def _print_RowSum(self, expr: RowSum) -> str:
+        return self._reduction("sum", expr.args[0], "1", keepdims=True)
+
+    def _print_RowMax(self, expr: RowMax) -> str:
+        return self._reduction("max", expr.args[0], "1", keepdims=True)
+
+    def _print_Total(self, expr: Total) -> str:
+        return self._reduction("sum", expr.args[0], "None")
+
+    def _print_ColSum(self, expr: ColSum) -> str:
+        return self._reduction("sum", expr.args[0], "0")
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        return " @ ".join(self._print(arg) for arg in expr.args)  # operands are named arrays
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        return f"{self._print(expr.arg)}.T"  # a view: BLAS reads it with a transpose flag
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        # ``Z - M`` rather than SymPy's ``-M + Z``: a leading minus would cost a negation pass.
+        terms = list(self._as_ordered_terms(expr, order=order))
+        positive = [t for t in terms if not _is_negated(t)]
+        if positive and positive[0] is not terms[0]:
+            terms.remove(positive[0])
+            terms.insert(0, positive[0])
+        out = self.parenthesize(terms[0], 40) if not _is_negated(terms[0]) else "-" + self.parenthesize(
+            -terms[0], 50
+        )
+        for term in terms[1:]:
+            if _is_negated(term):
+                out += " - " + self.parenthesize(-term, 41)
+            else:
+                out += " + " + self.parenthesize(term, 40)
+        return out
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        # Multiply the Python scalars (numbers, 1/m, λ) together before they touch an array:
+        # one array operation for the lot instead of one per scalar factor.
+        scalar = [f for f in expr.args if f.is_number or f in self._scalars]
+        array = [f for f in expr.args if not (f.is_number or f in self._scalars)]
+        if len(scalar) > 1 and array or len(scalar) == 1 and len(array) > 1 and scalar[0] != -1:
+            head = sp.Mul(*scalar)
+            tail = sp.Mul(*array)
+            head_code = super()._print_Mul(head) if head.is_Mul else self._print(head)
+            return f"({head_code})*{self.parenthesize(tail, 50)}"
+        return super()._print_Mul(expr)
+
+
+def _is_negated(term: sp.Expr) -> bool:
+    return term.could_extract_minus_sign()
+
+
+# --------------------------------------------------------------------------------------------
+# Per-unit formulas to array formulas.
+# --------------------------------------------------------------------------------------------
+
+
+def vectorize(expr: sp.Expr, columns: dict[sp.Symbol, tuple[int, sp.Symbol]], unit: int | None) -> sp.Expr:
+    """Rewrite a formula written over per-unit symbols as an array formula.
+
+    ``columns`` maps each per-unit symbol (z_k, y_k, a_k) to its column k and its array symbol.
+    A complete sum over the columns of one term becomes ``RowSum(term)``; a symbol of column
+    ``unit`` (the unit whose value is being written, or None for a per-example scalar) becomes
+    its array. Anything else (a lone symbol of another column) cannot be array code: error.
+    """
+    ks = sorted({k for k, _ in (columns[s] for s in expr.free_symbols if s in columns)})
+    if not ks:
+        return expr
+    by_column = [{s: arr for s, (k, arr) in columns.items() if k == col} for col in range(N_COLUMNS)]
+    if ks == [unit]:
+        return expr.xreplace(by_column[unit])
+    if expr.is_Add:
+        groups: dict[sp.Expr, list[int]] = {}
+        rest: list[sp.Expr] = []
+        for term in expr.args:
+            term_ks = {columns[s][0] for s in term.free_symbols if s in columns}
+            if len(term_ks) == 1:
+                (k,) = term_ks
+                groups.setdefault(term.xreplace(by_column[k]), []).append(k)
+            else:
+                rest.append(term)
+        out = [vectorize(t, columns, unit) for t in rest]
+        for generic, cols in groups.items():
+            if sorted(cols) == list(range(N_COLUMNS)):
+                out.append(RowSum(generic))
+            elif cols == [unit]:
+                out.append(generic)
+            else:
+                raise CodegenError(
+                    f"cannot write {expr} as array code: {generic} is not summed over every unit"
+                )
+        return sp.Add(*out)
+    if expr.is_Atom:
+        raise CodegenError(f"cannot write {expr} as array code: it names unit {ks[0]} outside a sum")
+    return expr.func(*[vectorize(arg, columns, unit) for arg in expr.args])
+
+
+def _shift_exponentials(exprs: list[sp.Expr], z: sp.Symbol, m: RowSymbol, s: sp.Symbol) -> list[sp.Expr]:
+    """Replace e^z by e^M e^{z−M} (M the row maximum, s = z − M ≤ 0): exact, and overflow-free.
+
+    ``RowSum`` takes e^M outside its sums, so e^M cancels in softmax and leaves log-sum-exp as
+    M + log Σ e^{z−M} after ``expand_log``. An e^M or e^z left over would overflow: refused.
+    """
+    shifted = []
+    for expr in exprs:
+        out = expr.replace(
+            lambda e: isinstance(e, sp.exp) and e.args[0] == z, lambda e: sp.exp(m) * sp.exp(s)
+        )
+        out = sp.expand_log(out, force=True)
+        leftover = [e for e in out.atoms(sp.exp) if e.args[0] != s]
+        if leftover:
+            raise CodegenError(f"cannot make {expr} overflow-free: {leftover[0]} remains after the shift")
+        shifted.append(out)
+    return shifted
+
+
+def _total(row_expr: sp.Expr) -> sp.Expr:
+    """Σ over the examples of a per-example expression, with Σ_rows RowSum(e) = Total(e)."""
+    inside: list[sp.Expr] = []
+    rest: list[sp.Expr] = []
+    for term in sp.Add.make_args(row_expr):
+        coeff, body = term.as_coeff_Mul()
+        if isinstance(body, RowSum):
+            inside.append(coeff * body.args[0])
+        else:
+            rest.append(term)
+    parts = []
+    if inside:
+        parts.append(Total(sp.Add(*inside)))
+    if rest:
+        parts.append(Total(sp.Add(*rest)))
+    return sp.Add(*parts)
+
+
+# --------------------------------------------------------------------------------------------
+# The program: a list of lines, printed.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedSource:
+    """The generated module: its ``source`` and the namespace functions it calls (``xp.<name>``)."""
+
+    source: str
+    namespace_functions: frozenset[str]
+    net_label: str
+
+
+class _Function:
+    """One generated function being written: lines, in order, each printed by the printer."""
+
+    def __init__(self, printer: ArrayPrinter, names: Iterable[str]) -> None:
+        self.printer = printer
+        self.lines: list[str] = []
+        self._names = names
+
+    def comment(self, text: str) -> None:
+        self.lines.append(f"# {text}")
+
+    def assign(self, target: str, expr: sp.Basic) -> None:
+        self.lines.append(f"{target} = {self.printer.doprint(expr)}")
+
+    def update(self, target: str, op: str, expr: sp.Basic) -> None:
+        """In place (``Z += b``): the left side is a fresh intermediate this function owns."""
+        self.lines.append(f"{target} {op}= {self.printer.doprint(expr)}")
+
+    def raw(self, line: str) -> None:
+        self.lines.append(line)
+
+    def shared(self, targets: Sequence[str], exprs: Sequence[sp.Expr]) -> None:
+        """Assign several expressions, common subexpressions computed once (``sympy.cse``)."""
+        # factor_terms: 2A − 2Y back to 2(A − Y), so A − Y is seen as shared and costs one pass.
+        replacements, reduced = sp.cse([sp.factor_terms(e) for e in exprs], symbols=self._names)
+        pending = [(str(sym), sub) for sym, sub in replacements]
+        pending += [(t, e) for t, e in zip(targets, reduced, strict=True) if e != sp.Symbol(t, real=True)]
+        # A shared subexpression may use a target of the same group (A_L in J and δ): emit each
+        # line once everything it reads from this group exists, keeping cse's order otherwise.
+        defined_here = {name for name, _ in pending}
+        done: set[str] = set()
+        while pending:
+            for i, (name, expr) in enumerate(pending):
+                reads = {str(s) for s in expr.free_symbols} & defined_here
+                if reads <= done:
+                    self.assign(name, expr)
+                    done.add(name)
+                    del pending[i]
+                    break
+            else:
+                raise CodegenError(f"circular definitions among {[n for n, _ in pending]}")
+
+    def render(self, signature: str, doc: str, returns: str) -> str:
+        body = [f'    """{doc}"""'] + [f"    {line}" for line in self.lines] + [f"    return {returns}"]
+        return f"def {signature}:\n" + "\n".join(body) + "\n"
+
+
+def _temporaries() -> Iterable[sp.Symbol]:
+    return (sp.Symbol(f"t{i}", real=True) for i in itertools.count())
+
+
+class _Layers:
+    """The symbols of one network: X, Y, W_l, b_l, Z_l, A_l, D_l as SymPy objects."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.L = net.depth
+        self.m = sp.Symbol("m", integer=True, positive=True)
+        self.inv_m = sp.Symbol("inv_m", positive=True)
+        self.lam = sp.Symbol("LAMBDA", nonnegative=True)
+        sizes = net.sizes
+        self.mX = sp.MatrixSymbol("X", self.m, sizes[0])
+        self.W = {l: sp.MatrixSymbol(f"W{l}", sizes[l], sizes[l - 1]) for l in range(1, self.L + 1)}
+        self.Wsym = {l: _array(f"W{l}") for l in range(1, self.L + 1)}
+        self.Z = {l: _array(f"Z{l}") for l in range(1, self.L + 1)}
+        self.A = {l: _array(f"A{l}") for l in range(1, self.L + 1)}
+        self.A[0] = _array("X")
+        self.Y = _array("Y")
+        self.b = {l: _array(f"b{l}") for l in range(1, self.L + 1)}
+        self.D = {l: _array(f"D{l}") for l in range(1, self.L + 1)}
+
+    def mat(self, name: str, rows: sp.Expr, cols: sp.Expr) -> sp.MatrixSymbol:
+        return sp.MatrixSymbol(name, rows, cols)
+
+    def a_matrix(self, l: int) -> sp.MatrixSymbol:
+        return self.mX if l == 0 else self.mat(self.a_name(l), self.m, self.net.sizes[l])
+
+    def a_name(self, l: int) -> str:
+        return "X" if l == 0 else f"A{l}"
+
+
+def _columns(prefix: str, array: sp.Symbol) -> tuple[list[sp.Symbol], dict[sp.Symbol, tuple[int, sp.Symbol]]]:
+    syms = [sp.Symbol(f"{prefix}_{k}", real=True) for k in range(N_COLUMNS)]
+    return syms, {s: (k, array) for k, s in enumerate(syms)}
+
+
+def _output_layer(lay: _Layers) -> tuple[sp.Expr, sp.Expr, sp.Expr, list[tuple[str, sp.Expr]]]:
+    """A_L, the data term of the cost (Σ over examples, not yet / m), δ^(L)·m, and pre-lines.
+
+    The pre-lines define the row maximum M and the shifted logits S when the formulas contain
+    e^z (softmax, log-sum-exp).
+    """
+    net, L = lay.net, lay.L
+    act, loss = net.activations[-1], net.loss_rule
+    Z, A, Y = lay.Z[L], lay.A[L], lay.Y
+    z_cols, z_map = _columns("z", Z)
+    y_cols, y_map = _columns("y", Y)
+    a_cols, a_map = _columns("a", A)
+
+    if act.elementwise:
+        a_expr = act.apply(Z)
+        gprime = act.derivative(Z, A)
+    else:
+        vector = act.vector or rules.softmax
+        a_expr = vectorize(vector(z_cols)[0], z_map, unit=0)
+        gprime = act.derivative(Z, A)  # the Jacobian's diagonal: only the canonical pairing is exact
+        if not loss.canonical:
+            raise CodegenError(
+                f"loss {loss.name!r} after {act.name!r} needs the full Jacobian; only canonical pairs compile"
+            )
+    if loss.logits_form is not None:
+        row_loss = vectorize(loss.logits_form(z_cols, y_cols), {**z_map, **y_map}, unit=None)
+    else:
+        row_loss = vectorize(loss.per_example(a_cols, y_cols), {**a_map, **y_map}, unit=None)
+    delta = loss.delta(A, Y, gprime)
+
+    pre: list[tuple[str, sp.Expr]] = []
+    if any(isinstance(e, sp.exp) and e.args[0] == Z for e in (a_expr + row_loss).atoms(sp.exp)):
+        M, S = RowSymbol(f"M{L}", real=True), _array(f"S{L}")
+        pre = [(str(M), RowMax(Z)), (str(S), Z - M)]
+        a_expr, row_loss = _shift_exponentials([a_expr, row_loss], Z, M, S)
+    leftover = [s for s in (a_expr + row_loss + delta).free_symbols if str(s)[:2] in ("z_", "y_", "a_")]
+    if leftover:
+        raise CodegenError(f"loss {loss.name!r}: {leftover[0]} is left over after vectorizing")
+    return a_expr, _total(row_loss), delta, pre
+
+
+def generate_source(net: Network) -> GeneratedSource:
+    """The Python source of ``forward`` and ``loss_and_grad`` for ``net`` (array namespace ``xp``)."""
+    lay = _Layers(net)
+    L = lay.L
+    scalars = (lay.inv_m, lay.lam)
+    names = _temporaries()
+    unpack = ", ".join(f"(W{l}, b{l})" for l in range(1, L + 1)) + ("," if L == 1 else "")
+
+    def forward_lines(fn: _Function, upto: int) -> None:
+        """Layers 1..upto: Z = A_prev W^T + b, A = g(Z)."""
+        for l in range(1, upto + 1):
+            act = net.activations[l - 1]
+            fn.comment(f"layer {l}: z = W a + b, a = {act.name}(z)")
+            fn.assign(f"Z{l}", sp.MatMul(lay.a_matrix(l - 1), lay.W[l].T))
+            fn.update(f"Z{l}", "+", lay.b[l])
+            if l < L:
+                fn.shared([f"A{l}"], [act.apply(lay.Z[l])])
+
+    a_L, data_total, delta, pre = _output_layer(lay)
+
+    # ---- forward(params, X) ------------------------------------------------------------------
+    fwd = _Function(ArrayPrinter(scalars), names)
+    fwd.raw(f"{unpack} = params")
+    forward_lines(fwd, L)
+    fwd.comment(f"output: a = {net.activation_names[-1]}(z)")
+    for target, expr in pre:
+        fwd.assign(target, expr)
+    fwd.shared([f"A{L}"], [a_L])
+
+    # ---- loss_and_grad(params, X, Y) ------------------------------------------------------
+    printer = ArrayPrinter(scalars)
+    fn = _Function(printer, names)
+    fn.raw(f"{unpack} = params")
+    fn.raw("inv_m = 1.0 / X.shape[0]")
+    forward_lines(fn, L)
+    fn.comment(f"output and cost ({net.loss}{', logits form' if net.loss_rule.logits_form else ''}), "
+               f"delta = dJ/dZ{L}")
+    for target, expr in pre:
+        fn.assign(target, expr)
+    cost = lay.inv_m * data_total
+    if net.l2:
+        cost += lay.lam * lay.inv_m / 2 * sp.Add(*[Total(lay.Wsym[l] ** 2) for l in range(1, L + 1)])
+    fn.shared([f"A{L}", "J", f"D{L}"], [a_L, cost, lay.inv_m * delta])
+
+    grads = []
+    for l in range(L, 0, -1):
+        fn.comment(f"layer {l} gradients" + (f", then delta of layer {l - 1}" if l > 1 else ""))
+        d_mat = lay.mat(f"D{l}", lay.m, net.sizes[l])
+        fn.assign(f"gW{l}", sp.MatMul(d_mat.T, lay.a_matrix(l - 1)))
+        if net.l2:
+            fn.update(f"gW{l}", "+", lay.lam * lay.inv_m * lay.Wsym[l])
+        fn.assign(f"gb{l}", ColSum(lay.D[l]))
+        grads.append(f"(gW{l}, gb{l})")
+        if l > 1:
+            act = net.activations[l - 2]
+            P = _array(f"P{l - 1}")
+            product = sp.MatMul(d_mat, lay.W[l])
+            local = P * act.derivative(lay.Z[l - 1], lay.A[l - 1])
+            if local == P:  # g' = 1: δ is the product itself
+                fn.assign(f"D{l - 1}", product)
+            else:
+                fn.assign(f"P{l - 1}", product)
+                fn.shared([f"D{l - 1}"], [local])
+
+    header = (
+        f'"""Backpropagation for the network {net.label!r}, generated by derive.codegen.\n\n'
+        "Each elementwise line prints a closed form of the rule registry (derive.rules), proved in\n"
+        "the derivation. ``xp`` is the array namespace (NumPy by default). Do not edit.\n"
+        '"""\n'
+    )
+    consts = f"LAMBDA = {float(net.l2)!r}\n" if net.l2 else ""
+    source = "\n\n".join(
+        [
+            header + consts.rstrip("\n") if consts else header.rstrip("\n"),
+            fwd.render("forward(params, X)", "The network's output for the rows of X.", f"A{L}"),
+            fn.render(
+                "loss_and_grad(params, X, Y)",
+                "The cost J and its gradient, [(dJ/dW, dJ/db) per layer].",
+                f"J, [{', '.join(reversed(grads))}]",
+            ),
+        ]
+    )
+    used = frozenset(printer.module_imports.get("xp", set()) | fwd.printer.module_imports.get("xp", set()))
+    return GeneratedSource(source=source, namespace_functions=used, net_label=net.label)

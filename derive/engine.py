@@ -1,0 +1,283 @@
+"""The compiled backprop engine: generated code, run on NumPy arrays or another array namespace.
+
+``compile_network(net)`` generates the source of ``forward`` and ``loss_and_grad`` from the
+proved closed forms (:mod:`derive.codegen`), compiles it once, and wraps it in an
+:class:`Engine`. Nothing here imports SymPy at call time: the generated functions see only
+``xp``, the array namespace.
+
+Array namespaces
+    NumPy is the default. Its reductions are bound as the ufunc reductions themselves
+    (``numpy.add.reduce`` for ``xp.sum``): same results as ``numpy.sum`` without its Python
+    wrapper, which matters for small batches. PyTorch gets a small adapter (``torch.amax`` for
+    ``xp.max``, scalars accepted by ``maximum``/``logaddexp``); any other module that follows
+    NumPy's names (CuPy, the array API) is used as it is.
+
+Underflow
+    e^{-2000} is 0 in floating point, and that is the right answer; NumPy would still flag it
+    ("underflow encountered in exp") under ``errstate(all="raise")``. The engine evaluates with
+    underflow ignored and leaves overflow, invalid and divide-by-zero as the caller set them.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .codegen import generate_source
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .train import History
+
+__all__ = ["Engine", "Params", "array_namespace", "compile_network"]
+
+Params = list[tuple[Any, Any]]  # [(W, b) per layer]; W (n_out, n_in), b (n_out,)
+
+
+# --------------------------------------------------------------------------------------------
+# Array namespaces.
+# --------------------------------------------------------------------------------------------
+
+
+def _numpy_namespace() -> types.SimpleNamespace:
+    ns = types.SimpleNamespace(**{name: getattr(np, name) for name in dir(np) if not name.startswith("_")})
+    # Same arithmetic as numpy.sum / numpy.max (they call these), minus a Python-level wrapper.
+    ns.sum = np.add.reduce
+    ns.max = np.maximum.reduce
+    ns.__name__ = "numpy"
+    return ns
+
+
+_NUMPY = _numpy_namespace()
+
+
+class _TorchNamespace:
+    """The NumPy-named functions the generated code calls, for PyTorch tensors."""
+
+    def __init__(self, torch: types.ModuleType) -> None:
+        self._torch = torch
+        self.__name__ = "torch"
+        self.tanh, self.exp, self.log = torch.tanh, torch.exp, torch.log
+
+    def sum(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        return self._torch.sum(x) if axis is None else self._torch.sum(x, dim=axis, keepdim=keepdims)
+
+    def max(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        return self._torch.amax(x) if axis is None else self._torch.amax(x, dim=axis, keepdim=keepdims)
+
+    def _pair(self, a: Any, b: Any) -> tuple[Any, Any]:
+        # torch.maximum / torch.logaddexp take tensors only; a Python scalar becomes one alike.
+        like = b if isinstance(b, self._torch.Tensor) else a
+
+        def as_tensor(v: Any) -> Any:
+            if isinstance(v, self._torch.Tensor):
+                return v
+            return self._torch.as_tensor(v, dtype=like.dtype, device=like.device)
+
+        return as_tensor(a), as_tensor(b)
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        return self._torch.maximum(*self._pair(a, b))
+
+    def logaddexp(self, a: Any, b: Any) -> Any:
+        return self._torch.logaddexp(*self._pair(a, b))
+
+
+_TORCH_NAMESPACES: dict[int, _TorchNamespace] = {}
+
+
+def array_namespace(xp: Any = None) -> Any:
+    """The namespace the generated code calls as ``xp``, for the module ``xp`` (None: NumPy)."""
+    if xp is None or xp is np or xp is _NUMPY:
+        return _NUMPY
+    if isinstance(xp, _TorchNamespace):
+        return xp
+    if getattr(xp, "__name__", "") == "torch":
+        if id(xp) not in _TORCH_NAMESPACES:
+            _TORCH_NAMESPACES[id(xp)] = _TorchNamespace(xp)
+        return _TORCH_NAMESPACES[id(xp)]
+    return xp
+
+
+def _namespace_of(array: Any) -> Any:
+    """The namespace for an array that is not a NumPy array (PyTorch tensors, array-API arrays)."""
+    module = type(array).__module__.split(".")[0]
+    if module == "torch":
+        import torch
+
+        return array_namespace(torch)
+    if hasattr(array, "__array_namespace__"):
+        return array.__array_namespace__()
+    return _NUMPY
+
+
+# --------------------------------------------------------------------------------------------
+# The engine.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Compiled:
+    forward: Callable[[Params, Any], Any]
+    loss_and_grad: Callable[[Params, Any, Any], tuple[Any, Params]]
+
+
+@dataclass
+class Engine:
+    """Backpropagation for one network, compiled from its proved closed forms.
+
+    ``source`` is the generated module (inspect it; it never mentions SymPy). ``params`` are a
+    list over layers of ``(W, b)`` with ``W`` of shape (n_out, n_in) and ``b`` of shape (n_out,);
+    ``X`` is (m, n_in), ``Y`` is (m, n_out), one example per row. Results keep the input dtype.
+    """
+
+    net: Network
+    source: str
+    namespace_functions: frozenset[str]
+    _code: types.CodeType = field(repr=False)
+    _default_ns: Any = field(default=None, repr=False)  # None: NumPy, or the arrays' own namespace
+    _by_namespace: dict[int, _Compiled] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        numpy_fns = self._compiled(_NUMPY)
+        self._np_forward = numpy_fns.forward
+        self._np_loss_and_grad = numpy_fns.loss_and_grad
+
+    # ---- compiled functions per namespace ---------------------------------------------------
+
+    def _compiled(self, ns: Any) -> _Compiled:
+        compiled = self._by_namespace.get(id(ns))
+        if compiled is None:
+            missing = sorted(name for name in self.namespace_functions if not hasattr(ns, name))
+            if missing:
+                raise InputError(
+                    f"array namespace {getattr(ns, '__name__', ns)!r} lacks {', '.join(missing)}"
+                )
+            scope: dict[str, Any] = {"xp": ns}  # our generated code sees the namespace, nothing else
+            exec(self._code, scope)  # noqa: S102 - the source is generated by derive.codegen
+            compiled = _Compiled(scope["forward"], scope["loss_and_grad"])
+            self._by_namespace[id(ns)] = compiled
+        return compiled
+
+    def _for(self, xp: Any, X: Any) -> _Compiled | None:
+        """The compiled functions for a non-NumPy call, or None for the NumPy fast path."""
+        if xp is None:
+            if self._default_ns is not None:
+                return self._compiled(self._default_ns)
+            if type(X) is np.ndarray:
+                return None
+            ns = _namespace_of(X)
+        else:
+            ns = array_namespace(xp)
+        return None if ns is _NUMPY else self._compiled(ns)
+
+    # ---- the public calls -------------------------------------------------------------------
+
+    def loss_and_grad(self, params: Params, X: Any, Y: Any, xp: Any = None) -> tuple[Any, Params]:
+        """The cost J (mean over the m rows, plus λ/(2m) Σ‖W‖²) and [(dJ/dW, dJ/db) per layer]."""
+        compiled = self._for(xp, X)
+        if compiled is not None:
+            return compiled.loss_and_grad(params, X, Y)
+        with np.errstate(under="ignore"):
+            return self._np_loss_and_grad(params, X, Y)
+
+    def forward(self, params: Params, X: Any, xp: Any = None) -> Any:
+        """The output activations a^(L) for the rows of X (softmax probabilities for CCE)."""
+        compiled = self._for(xp, X)
+        if compiled is not None:
+            return compiled.forward(params, X)
+        with np.errstate(under="ignore"):
+            return self._np_forward(params, X)
+
+    def predict(self, params: Params, X: Any, xp: Any = None) -> Any:
+        """Class labels: the largest output for several outputs, output > 0.5 for one."""
+        out = self.forward(params, X, xp=xp)
+        if self.net.sizes[-1] > 1:
+            return out.argmax(1)
+        return (out[:, 0] > 0.5) * 1
+
+    def init_params(self, rng: np.random.Generator | int | None = None, dtype: Any = np.float64) -> Params:
+        """Random weights (Glorot normal; He normal before a ReLU) and zero biases, as NumPy arrays."""
+        rng = np.random.default_rng(rng)
+        params: Params = []
+        sizes = self.net.sizes
+        for n_in, n_out, act in zip(sizes, sizes[1:], self.net.activation_names, strict=False):
+            scale = np.sqrt(2.0 / n_in) if act == "relu" else np.sqrt(2.0 / (n_in + n_out))
+            W = (rng.standard_normal((n_out, n_in)) * scale).astype(dtype)
+            params.append((W, np.zeros(n_out, dtype=dtype)))
+        return params
+
+    def train(
+        self,
+        params: Params,
+        X: Any,
+        Y: Any,
+        *,
+        lr: float = 0.1,
+        epochs: int = 10,
+        batch: int = 32,
+        momentum: float = 0.0,
+        rng: np.random.Generator | int | None = None,
+        **options: Any,
+    ) -> History:
+        """Mini-batch SGD (with momentum when > 0) on (X, Y); updates ``params`` in place.
+
+        Returns the history: loss and accuracy per epoch (see :func:`derive.train.fit`).
+        """
+        from .train import fit
+
+        return fit(
+            self, params, X, Y, lr=lr, epochs=epochs, batch=batch, momentum=momentum, rng=rng, **options
+        )
+
+    def check(self, params: Params, X: Any, Y: Any | None = None, where: str = "input") -> None:
+        """Raise InputError (one line) unless params, X and Y have the shapes this network needs."""
+        sizes = self.net.sizes
+        if len(params) != len(sizes) - 1:
+            raise InputError(f"{len(params)} layers of parameters for a network with {len(sizes) - 1}", where)
+        for l, (pair, n_in, n_out) in enumerate(zip(params, sizes, sizes[1:], strict=False), start=1):
+            W, b = pair
+            if tuple(W.shape) != (n_out, n_in) or tuple(b.shape) != (n_out,):
+                raise InputError(
+                    f"layer {l}: W {tuple(W.shape)} and b {tuple(b.shape)}, "
+                    f"expected ({n_out}, {n_in}) and ({n_out},)",
+                    where,
+                )
+        _check_matrix(X, sizes[0], "X", where)
+        if Y is not None:
+            _check_matrix(Y, sizes[-1], "Y", where)
+            if Y.shape[0] != X.shape[0]:
+                raise InputError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}", where)
+
+
+def _check_matrix(a: Any, cols: int, name: str, where: str) -> None:
+    if len(a.shape) != 2 or a.shape[1] != cols:
+        raise InputError(f"{name} has shape {tuple(a.shape)}, expected (m, {cols})", where)
+    if a.shape[0] == 0:
+        raise InputError(f"{name} has no rows", where)
+
+
+def compile_network(net: Network, xp: Any = None) -> Engine:
+    """Generate, compile and wrap the backprop code of ``net``.
+
+    ``xp`` is the array namespace calls use by default (``numpy``, ``torch``, …). Without it
+    NumPy arrays run on NumPy and other arrays (PyTorch tensors) on their own namespace; a call
+    can always name one with ``xp=``.
+    """
+    generated = generate_source(net)
+    code = compile(generated.source, f"<derive engine {net.label}>", "exec")
+    default = None if xp is None or array_namespace(xp) is _NUMPY else array_namespace(xp)
+    engine = Engine(net, generated.source, generated.namespace_functions, code, default)
+    if default is not None:
+        engine._compiled(default)  # fail now, not at the first call, if the namespace lacks a function
+    return engine
+
+
+def as_params(arrays: Sequence[Any]) -> Params:
+    """[W1, b1, W2, b2, …] as [(W1, b1), (W2, b2), …]."""
+    return [(arrays[i], arrays[i + 1]) for i in range(0, len(arrays), 2)]
