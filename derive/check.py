@@ -1,0 +1,583 @@
+"""``derive check``: prove, refute or diagnose each claim of a claims file.
+
+For every claim: parse the chain ``a = b = c``; find its free indices and their ranges; for
+each link and each index value, evaluate both sides (``derive.meaning``), compare them at random
+points and try an exact proof (``derive.proof``). A failing link gets the correct value
+(``expected``) and a diagnosis (``derive.diagnose``).
+
+Each claim runs in a forked worker with a time limit, so a claim that explodes cannot stall the
+file; inside, every symbolic stage has its own deadline and falls back to numeric evidence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from .claims import ClaimsFile, ClaimSpec, load_claims
+from .errors import DeriveError, InputError
+from .meaning import (
+    INDEX_LETTERS, Env, Evaluator, MeaningError, ShapeError, UnknownName, Value, enumerate_assignments,
+    free_index_letters, index_range, is_matrix, shape_text, walk,
+)
+from .notation import Name, Neg, Node, Num, ParseError, parse_chain, parse_condition
+from .proof import Deadline, Outcome, deadline, numeric_compare, prove_zero
+
+__all__ = ["CLAIM_TIME_LIMIT", "add_parser", "check_claim", "check_file", "latex_of", "main"]
+
+CLAIM_TIME_LIMIT = 30.0  # seconds for one claim, all links and index values together
+MAX_ASSIGNMENTS = 48
+
+
+# ----------------------------------------------------------------------------------------------
+# LaTeX of SymPy values with the notes' names
+# ----------------------------------------------------------------------------------------------
+
+
+class _NotesPrinter(LatexPrinter):
+    """Symbols are named by their LaTeX key (``a^{(L)}``, ``out_{h1}``): print them verbatim."""
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:  # noqa: ARG002
+        name = expr.name
+        if name in ("lambda",):
+            return r"\lambda"
+        return name
+
+    _print_DefSymbol = _print_Symbol
+    _print_Dummy = _print_Symbol
+
+
+def latex_of(value: Value) -> str:
+    """LaTeX for a scalar or a matrix (bmatrix), names as the notes write them."""
+    printer = _NotesPrinter({"mat_delim": "[", "mat_str": "bmatrix"})
+    if is_matrix(value):
+        rows = [" & ".join(printer.doprint(value[i, j]) for j in range(value.shape[1]))  # type: ignore[index,union-attr]
+                for i in range(value.shape[0])]  # type: ignore[union-attr]
+        return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+    return printer.doprint(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    verdict: str
+    evidence: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    expected: str | None = None
+    counterexample: dict[str, Any] | None = None
+    diagnosis: str | None = None
+    reason: str | None = None
+    latex: str = ""
+    note: str | None = None
+    expect: str | None = None
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The contract's fields, in the contract's order."""
+        return {
+            "id": self.id, "verdict": self.verdict, "evidence": self.evidence, "steps": self.steps,
+            "expected": self.expected, "counterexample": self.counterexample,
+            "diagnosis": self.diagnosis, "reason": self.reason,
+        }
+
+
+def _undecided(spec: ClaimSpec, reason: str, steps: list | None = None) -> ClaimResult:
+    return ClaimResult(spec.id, "undecided", None, steps or [], reason=reason, latex=spec.latex,
+                       note=spec.note, expect=spec.expect)
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking one claim
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Side:
+    node: Node
+    text: str
+
+
+class _LinkFailure(Exception):
+    """A link that fails for a reason other than a counterexample (a shape mismatch)."""
+
+    def __init__(self, diagnosis: str, expected: str | None = None) -> None:
+        super().__init__(diagnosis)
+        self.diagnosis = diagnosis
+        self.expected = expected
+
+
+def _seed(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _decimals_tolerance(node: Node) -> float | None:
+    """A side written as a decimal with d digits holds when the true value rounds to it."""
+    inner = node.operand if isinstance(node, Neg) else node
+    if isinstance(inner, Num) and inner.decimals > 0:
+        return 0.5 * 10 ** (-inner.decimals) * (1 + 1e-9)
+    return None
+
+
+def _layer_letters(nodes: list[Node]) -> set[str]:
+    out = set()
+    for node in nodes:
+        for n in walk(node):
+            if isinstance(n, Name):
+                for s in n.sups:
+                    for t in s:
+                        if t.kind == "WORD" and len(t.value) == 1 and t.value in INDEX_LETTERS:
+                            out.add(t.value)
+    return out
+
+
+def _ranges(env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
+            ) -> tuple[dict[str, tuple[int, int]], str | None]:
+    ev = Evaluator(env)
+    ranges: dict[str, tuple[int, int]] = {}
+    for c in sorted(letters):
+        if c in layer_letters:
+            if not env.layer_values:
+                return {}, f"the layer index {c} has no range (no layers are numbered)"
+            ranges[c] = (min(env.layer_values) - 1, max(env.layer_values) + 1)
+            continue
+        found = [index_range(s, c, ev) for s in sides]
+        found = [r for r in found if r is not None]
+        if not found:
+            return {}, f"the index {c} has no range: it indexes no vector or matrix of known size"
+        lo = max(r[0] for r in found)
+        hi = min(r[1] for r in found)
+        if lo > hi:
+            return {}, f"the index {c} ranges over sizes that do not agree"
+        ranges[c] = (lo, hi)
+    return ranges, None
+
+
+def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMIT) -> ClaimResult:
+    """Check one claim (in this process): the verdict with its evidence, steps and diagnosis."""
+    start = time.monotonic()
+    env = cf.env
+    try:
+        chain = parse_chain(spec.latex)
+    except ParseError as err:
+        return _undecided(spec, f"the formula does not parse: {err}")
+    except RecursionError:
+        return _undecided(spec, "the formula is nested too deeply to read")
+    steps = [{"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"}
+             for k in range(len(chain.sides) - 1)]
+    if len(chain.sides) < 2:
+        return _undecided(spec, "a claim is an equation: it needs '='")
+    conditions = []
+    if spec.when:
+        try:
+            conditions = parse_condition(spec.when)
+        except ParseError as err:
+            return _undecided(spec, f"when: does not parse: {err}", steps)
+    ev0 = Evaluator(env)
+    letters: set[str] = set()
+    for side in chain.sides:
+        letters |= free_index_letters(side, ev0)
+    for cond in conditions:
+        for part in (cond.left, cond.right):
+            if part is not None:
+                letters |= {n.base for n in walk(part) if isinstance(n, Name) and n.base in INDEX_LETTERS
+                            and ev0.int_value(n.base) is None}
+    layer_letters = _layer_letters(chain.sides) & letters
+    ranges, problem = _ranges(env, chain.sides, letters, layer_letters)
+    if problem:
+        if env.strict:
+            return _undecided(spec, problem, steps)
+        letters = set()  # no shapes at all: x_i is just a name
+    ordered = sorted(letters)
+    assignments = enumerate_assignments(ordered, ranges, limit=4000) if ordered else [{}]
+    if conditions:
+        kept = []
+        for a in assignments:
+            ev = Evaluator(env, a)
+            try:
+                if all(bool(ev.condition(c)) for c in conditions):
+                    kept.append(a)
+            except (MeaningError, TypeError):
+                return _undecided(spec, "when: cannot be evaluated for the claim's indices", steps)
+        assignments = kept
+    if len(assignments) > MAX_ASSIGNMENTS:
+        step = len(assignments) / MAX_ASSIGNMENTS
+        assignments = [assignments[int(k * step)] for k in range(MAX_ASSIGNMENTS)]
+    result = ClaimResult(spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
+    seed = _seed(spec.id + spec.latex)
+    per_link_time = max(budget - 2.0, 1.0) / max(1, len(steps))
+    first_reason = None
+    for k, step in enumerate(steps):
+        link_start = time.monotonic()
+        lhs, rhs = chain.sides[k], chain.sides[k + 1]
+        outcome = _check_link(cf, spec, lhs, rhs, assignments, layer_letters, seed + k,
+                              per_link_time, result)
+        step["verdict"] = outcome
+        if outcome == "fails":
+            result.verdict = "fails"
+            break  # the first wrong step is reported; later steps follow from a wrong premise
+        if outcome == "undecided":
+            if result.verdict == "holds":
+                result.verdict = "undecided"
+            first_reason = first_reason or result.reason
+        _ = link_start
+    if result.verdict == "undecided":
+        result.evidence = None
+        result.reason = first_reason or result.reason
+    if result.verdict != "undecided":
+        result.reason = None
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _evaluate(ev: Evaluator, node: Node) -> Value:
+    return ev.eval(node)
+
+
+def _check_link(cf: ClaimsFile, spec: ClaimSpec, lhs: Node, rhs: Node, assignments: list[dict[str, int]],
+                layer_letters: set[str], seed: int, budget: float, result: ClaimResult) -> str:
+    """One link ``lhs = rhs`` over every index assignment: holds, fails or undecided (and fills
+    ``result`` with the evidence, counterexample, expected value and diagnosis)."""
+    from .diagnose import diagnose
+
+    env = cf.env
+    start = time.monotonic()
+    tol = _decimals_tolerance(rhs) or _decimals_tolerance(lhs)
+    evidence = "symbolic"
+    applicable = 0
+    for a in assignments:
+        if time.monotonic() - start > budget:
+            result.reason = "time limit reached before every index value was checked"
+            return "undecided"
+        ev_l = Evaluator(env, a)
+        ev_r = Evaluator(env, a)
+        try:
+            L = _evaluate(ev_l, lhs)
+            R = _evaluate(ev_r, rhs)
+        except ShapeError as err:
+            result.diagnosis = f"shape mismatch: {err}"
+            result.evidence = "symbolic"
+            result.counterexample = None
+            _fill_expected(env, lhs, a, result)
+            return "fails"
+        except UnknownName as err:
+            if layer_letters and any(c in a for c in layer_letters):
+                continue  # this layer does not have all the symbols: not checked there
+            result.reason = str(err)
+            return "undecided"
+        except MeaningError as err:
+            if layer_letters and any(c in a for c in layer_letters):
+                continue
+            result.reason = str(err)
+            return "undecided"
+        except (RecursionError, MemoryError):
+            result.reason = "the formula is too large to evaluate"
+            return "undecided"
+        except Deadline:
+            result.reason = "time limit reached while evaluating"
+            return "undecided"
+        if env.strict:
+            bad = _unexplained_names(ev_l, ev_r)
+            if bad:
+                result.reason = f"{bad} has no meaning here (not defined, declared, or used in the definitions)"
+                return "undecided"
+        applicable += 1
+        if is_matrix(L) != is_matrix(R) or (is_matrix(L) and L.shape != R.shape):  # type: ignore[union-attr]
+            result.diagnosis = (f"shape mismatch: the left side is {shape_text(L)}, "
+                                f"the right side is {shape_text(R)}")
+            result.evidence = "symbolic"
+            result.expected = _expected(env, L)
+            return "fails"
+        Lf, Rf = env.expand(L), env.expand(R)
+        remaining = budget - (time.monotonic() - start)
+        try:
+            with deadline(max(remaining, 0.5)):
+                out = numeric_compare(Lf, Rf, seed, abs_tol=tol)
+        except Deadline:
+            result.reason = "time limit reached while evaluating at random points"
+            return "undecided"
+        if out.verdict == "undecided":
+            result.reason = out.reason
+            return "undecided"
+        if out.verdict == "fails":
+            result.evidence = "symbolic" if not _has_symbols(Lf, Rf) else "numeric"
+            result.evidence = _failure_evidence(Lf, Rf, out, budget - (time.monotonic() - start))
+            result.counterexample = _counterexample(out, a)
+            result.expected = _expected(env, L)
+            diag_budget = max(min(budget - (time.monotonic() - start), 12.0), 1.0)
+            try:
+                result.diagnosis = diagnose(env, cf, lhs, rhs, a, L, R, Lf, Rf, seed, diag_budget)
+            except Deadline:
+                result.diagnosis = None
+            return "fails"
+        if tol is not None or not _has_symbols(Lf, Rf):
+            continue  # exact numbers compared at 50 digits (decimals by their rounding)
+        remaining = budget - (time.monotonic() - start)
+        proved = _prove(Lf, Rf, max(min(remaining / max(1, len(assignments)), 8.0), 0.5))
+        if not proved:
+            evidence = "numeric"
+    if applicable == 0:
+        result.reason = "no index value has all of the claim's symbols"
+        return "undecided"
+    if evidence == "numeric" or result.evidence == "numeric":
+        result.evidence = "numeric"
+    return "holds"
+
+
+def _has_symbols(L: Value, R: Value) -> bool:
+    items = (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
+    return any(sp.sympify(x).free_symbols for x in items)
+
+
+def _prove(L: Value, R: Value, budget: float) -> bool:
+    pairs = list(zip(L, R)) if is_matrix(L) else [(L, R)]  # type: ignore[arg-type]
+    start = time.monotonic()
+    for a, b in pairs:
+        left = budget - (time.monotonic() - start)
+        if left <= 0.05:
+            return False
+        if prove_zero(sp.sympify(a) - sp.sympify(b), left) is not True:
+            return False
+    return True
+
+
+def _failure_evidence(L: Value, R: Value, out: Outcome, budget: float) -> str:
+    """A counterexample at 50 digits is the evidence; "symbolic" when the exact values differ."""
+    if not _has_symbols(L, R):
+        return "symbolic"
+    return "numeric"
+
+
+def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator) -> str | None:
+    """In a file that defines its names, a name nobody defined is allowed only as a free
+    variable of the claim: the variable of a derivative, or a name on both sides."""
+    left, right = set(ev_l.unknown), set(ev_r.unknown)
+    deriv = ev_l.derivative_vars | ev_r.derivative_vars
+    for key in sorted((left | right) - (left & right) - deriv):
+        return key
+    return None
+
+
+def _counterexample(out: Outcome, assignment: dict[str, int]) -> dict[str, Any]:
+    point: dict[str, Any] = {c: v for c, v in sorted(assignment.items())}
+    for sym, val in sorted((out.point or {}).items(), key=lambda kv: kv[0].name)[:40]:
+        point[sym.name] = round(float(val), 6)
+    if out.entry is not None:
+        point["entry"] = f"({out.entry[0]}, {out.entry[1]})"
+    return {"point": point, "lhs": _short(out.lhs), "rhs": _short(out.rhs)}
+
+
+def _short(x: float | None) -> float | None:
+    if x is None:
+        return None
+    return float(f"{x:.12g}")
+
+
+def _fill_expected(env: Env, lhs: Node, a: dict[str, int], result: ClaimResult) -> None:
+    try:
+        L = Evaluator(env, a).eval(lhs)
+        result.expected = _expected(env, L)
+    except (MeaningError, RecursionError, Deadline):
+        result.expected = None
+
+
+def _expected(env: Env, L: Value, budget: float = 3.0) -> str | None:
+    """The true value of the left side, simplified and written with the notes' names."""
+    try:
+        full = env.expand(L)
+        with deadline(budget):
+            if is_matrix(full):
+                nice = full.applyfunc(lambda e: _nicest(env, e))  # type: ignore[union-attr]
+            else:
+                nice = _nicest(env, full)
+        return latex_of(nice)
+    except Deadline:
+        return latex_of(env.fold(env.expand(L)) if not is_matrix(L) else env.expand(L))
+    except (RecursionError, ValueError, TypeError):
+        return None
+
+
+def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
+    folded = env.fold(sp.sympify(e))
+    candidates = [folded]
+    try:
+        candidates.append(sp.factor(folded))
+    except (sp.PolynomialError, ValueError, TypeError):
+        pass
+    return min(candidates, key=sp.count_ops)
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking a file: one forked worker per claim, with a time limit
+# ----------------------------------------------------------------------------------------------
+
+
+def _worker(cf: ClaimsFile, spec: ClaimSpec, budget: float, conn: Any) -> None:
+    try:
+        res = check_claim(cf, spec, budget)
+        conn.send(res)
+    except BaseException as err:  # noqa: BLE001 - the parent turns any failure into "undecided"
+        try:
+            conn.send(_undecided(spec, f"internal error while checking: {type(err).__name__}: {err}"))
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        conn.close()
+
+
+def check_file(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> list[ClaimResult]:
+    """Check every claim of ``cf``; each has ``time_limit`` seconds (a worker is killed past it)."""
+    results = []
+    for spec in cf.claims:
+        results.append(_run_one(cf, spec, time_limit, isolate))
+    return results
+
+
+def _run_one(cf: ClaimsFile, spec: ClaimSpec, time_limit: float, isolate: bool) -> ClaimResult:
+    start = time.monotonic()
+    if not isolate or "fork" not in multiprocessing.get_all_start_methods():
+        try:
+            res = check_claim(cf, spec, time_limit)
+        except Exception as err:  # noqa: BLE001
+            res = _undecided(spec, f"internal error while checking: {type(err).__name__}: {err}")
+        return res
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_worker, args=(cf, spec, time_limit, send), daemon=True)
+    proc.start()
+    send.close()
+    res: ClaimResult | None = None
+    try:
+        if recv.poll(time_limit + 5.0):
+            try:
+                res = recv.recv()
+            except (EOFError, OSError):
+                res = None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        recv.close()
+    if res is None:
+        if time.monotonic() - start >= time_limit:
+            res = _undecided(spec, f"time limit of {time_limit:g} s reached: no proof or counterexample in time")
+        else:
+            res = _undecided(spec, "the check stopped unexpectedly (out of memory?)")
+    res.seconds = time.monotonic() - start
+    return res
+
+
+def summarize(results: list[ClaimResult]) -> dict[str, int]:
+    counts = {"holds": 0, "fails": 0, "undecided": 0}
+    for r in results:
+        counts[r.verdict] += 1
+    return counts
+
+
+def to_json(path: str, results: list[ClaimResult]) -> dict[str, Any]:
+    return {"file": path, "claims": [r.as_json() for r in results], "summary": summarize(results)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Output
+# ----------------------------------------------------------------------------------------------
+
+_COLOURS = {"holds": "\033[32m", "fails": "\033[31m", "undecided": "\033[33m"}
+_MARKS = {"holds": "✓", "fails": "✗", "undecided": "?"}
+
+
+def format_terminal(path: str, results: list[ClaimResult], colour: bool) -> str:
+    """One line per claim, then a summary line; colour only when asked (stdout is a tty)."""
+    lines = []
+    width = max([len(r.id) for r in results] + [4])
+    for r in results:
+        verdict = f"{r.verdict:<9}"
+        if colour:
+            verdict = f"{_COLOURS[r.verdict]}{verdict}\033[0m"
+        detail = ""
+        if r.verdict == "holds":
+            detail = f"({r.evidence})"
+        elif r.verdict == "fails":
+            parts = []
+            failing = [s for s in r.steps if s["verdict"] == "fails"]
+            if len(r.steps) > 1 and failing:
+                parts.append(f"step {r.steps.index(failing[0]) + 1} of {len(r.steps)}")
+            if r.diagnosis:
+                parts.append(r.diagnosis)
+            if r.expected:
+                parts.append(f"expected {r.expected}")
+            detail = "; ".join(parts)
+        else:
+            detail = r.reason or ""
+        lines.append(f"{_MARKS[r.verdict]} {verdict} {r.id:<{width}}  {detail}".rstrip())
+    counts = summarize(results)
+    lines.append(f"{path}: {counts['holds']} hold, {counts['fails']} fail, {counts['undecided']} undecided")
+    return "\n".join(lines)
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``derive check``."""
+    p = subparsers.add_parser(
+        "check", help="check hand-written backprop formulas (a YAML claims file)",
+        description="Prove, refute (with a counterexample) or diagnose each claim of a claims file. "
+                    "Exit 0 when every claim holds, 1 when any fails or is undecided, 2 when the file is unusable.",
+    )
+    p.add_argument("file", metavar="FILE.yaml", help="the claims file (see CLAIMS_FORMAT.md)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--report", metavar="OUT", help="also write a report: OUT.html or OUT.tex")
+    p.add_argument("--time-limit", type=float, default=CLAIM_TIME_LIMIT, metavar="S",
+                   help=f"seconds per claim (default {CLAIM_TIME_LIMIT:g})")
+    p.set_defaults(func=main)
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``derive check``; returns the exit status."""
+    try:
+        if args.report and Path(args.report).suffix.lower() not in (".html", ".htm", ".tex"):
+            raise InputError("--report must end in .html or .tex", file=args.report)
+        if args.time_limit <= 0:
+            raise InputError("--time-limit must be positive")
+        cf = load_claims(args.file)
+        results = check_file(cf, args.time_limit)
+        if args.report:
+            from .check_report import write_report
+
+            write_report(args.report, cf, results)
+    except DeriveError as err:
+        print(f"derive: error: {err}", file=sys.stderr)
+        return err.exit_code
+    if args.json:
+        print(json.dumps(to_json(args.file, results), indent=2, ensure_ascii=False))
+    else:
+        colour = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+        print(format_terminal(args.file, results, colour))
+    return 0 if all(r.verdict == "holds" for r in results) else 1
+
+
+def run(argv: list[str] | None = None) -> int:
+    """``python -m derive.check FILE`` without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="derive")
+    sub = parser.add_subparsers(dest="command")
+    add_parser(sub)
+    args = parser.parse_args(["check", *(sys.argv[1:] if argv is None else argv)])
+    return main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,510 @@
+"""Loading a claims file: YAML -> validated ``ClaimsFile`` with its ``Env`` built.
+
+Everything that makes the file unusable raises ``InputError(problem, file=, line=)`` (one line,
+exit status 2): missing, a directory, empty, not text, not YAML, an unknown key, an unknown
+function, an impossible size, a definition that does not parse. Everything about a single claim
+is left to the checker, which answers ``undecided`` rather than failing the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+import yaml
+
+from .errors import InputError
+from .meaning import (
+    REGISTRY_FUNCTIONS, Entry, Env, Evaluator, MeaningError, index_range, is_matrix, make_key,
+    tokens_text,
+)
+from .notation import Call, Name, Node, ParseError, Pow, parse_chain, parse_expression
+from .presets import PRESETS, NetworkSpec, PresetError, build_preset
+
+__all__ = ["ClaimSpec", "ClaimsFile", "MAX_SIZE", "load_claims", "load_claims_text"]
+
+TOP_KEYS = ("title", "symbols", "sizes", "network", "definitions", "claims")
+CLAIM_KEYS = ("id", "latex", "note", "when", "expect", "why")
+NETWORK_KEYS = ("notation", "layers", "hidden", "output", "loss", "l2")
+MAX_SIZE = 64  # a size a claim is checked on as an instance, entry by entry
+MAX_BYTES = 5_000_000
+MAX_EXAMPLES = 4
+
+
+@dataclass
+class ClaimSpec:
+    """One claim as written: its id, LaTeX, optional note/when/expect and its line in the file."""
+
+    id: str
+    latex: str
+    line: int
+    note: str | None = None
+    when: str | None = None
+    expect: str | None = None
+
+
+@dataclass
+class ClaimsFile:
+    path: str
+    title: str | None
+    env: Env
+    claims: list[ClaimSpec]
+    definitions: list[tuple[str, int]] = field(default_factory=list)
+    network: NetworkSpec | None = None
+    raw_symbols: dict[str, str] = field(default_factory=dict)
+    m: int = 1
+
+
+def load_claims(path: str | os.PathLike[str]) -> ClaimsFile:
+    """Read and validate the claims file at ``path`` (InputError when unusable)."""
+    name = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", file=name)
+    if p.is_dir():
+        raise InputError("is a directory, not a claims file", file=name)
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", file=name) from None
+    if len(data) > MAX_BYTES:
+        raise InputError(f"too large for a claims file ({len(data)} bytes)", file=name)
+    if b"\x00" in data:
+        raise InputError("not a text file (binary data)", file=name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"not UTF-8 text (byte {err.start})", file=name) from None
+    return load_claims_text(text, name)
+
+
+def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
+    """Validate claims given as YAML text; ``name`` is used in messages."""
+    if not text.strip():
+        raise InputError("the file is empty", file=name)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InputError(f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None) from None
+    if root is None:
+        raise InputError("the file is empty", file=name)
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError("a claims file is a YAML mapping with a 'claims:' list", file=name, line=_line(root))
+    return _Loader(name).load(root)
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Loader:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, problem: str, node: yaml.Node | None) -> InputError:
+        return InputError(problem, file=self.name, line=_line(node) if node is not None else None)
+
+    def scalar(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(f"{what} must be a single value, not a list or mapping", node)
+        return str(node.value)
+
+    def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(f"{what} must be a mapping (key: value)", node)
+        return node.value
+
+    def load(self, root: yaml.MappingNode) -> ClaimsFile:
+        sections: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for k, v in root.value:
+            key = self.scalar(k, "a key")
+            if key not in TOP_KEYS:
+                hint = difflib.get_close_matches(key, TOP_KEYS, 1)
+                more = f" (did you mean {hint[0]!r}?)" if hint else f"; the keys are {', '.join(TOP_KEYS)}"
+                raise self.fail(f"unknown key {key!r}{more}", k)
+            if key in sections:
+                raise self.fail(f"the key {key!r} appears twice", k)
+            sections[key] = (k, v)
+        if "claims" not in sections:
+            raise self.fail("no 'claims:' list: nothing to check", root)
+        env = Env()
+        title = None
+        if "title" in sections:
+            title = self.scalar(sections["title"][1], "title")
+        sizes = self.load_sizes(sections.get("sizes"), env)
+        raw_symbols = self.load_symbol_functions(sections.get("symbols"), env)
+        spec = None
+        m = max(1, sizes.get("m", 1))
+        if "network" in sections:
+            spec = self.load_network(*sections["network"])
+            if spec.notation == "ng" and m > MAX_EXAMPLES:
+                raise self.fail(f"m = {m} examples is too many to write out (at most {MAX_EXAMPLES})",
+                                sections["sizes"][1] if "sizes" in sections else sections["network"][0])
+            try:
+                build_preset(env, spec, m)
+            except PresetError as err:
+                raise self.fail(str(err), sections["network"][1]) from None
+        self.load_symbol_shapes(sections.get("symbols"), env)
+        definitions = self.load_definitions(sections.get("definitions"), env)
+        env.strict = bool(definitions) or spec is not None
+        claims = self.load_claim_list(sections["claims"][1])
+        return ClaimsFile(self.name, title, env, claims, definitions, spec, raw_symbols, m)
+
+    # ---- sizes, symbols, network --------------------------------------------------------------
+
+    def load_sizes(self, item: tuple[yaml.Node, yaml.Node] | None, env: Env) -> dict[str, int]:
+        if item is None:
+            return {}
+        out: dict[str, int] = {}
+        for k, v in self.mapping(item[1], "sizes"):
+            key = self.scalar(k, "a size name")
+            raw = self.scalar(v, f"size {key}")
+            try:
+                value = int(raw)
+            except ValueError:
+                raise self.fail(f"size {key} = {raw!r} is impossible: sizes are whole numbers", v) from None
+            if value < 1 and key != "t":
+                raise self.fail(f"size {key} = {value} is impossible: sizes are at least 1", v)
+            if value > MAX_SIZE:
+                raise self.fail(f"size {key} = {value} is too large to check on an instance (at most {MAX_SIZE})", v)
+            out[key.lstrip("\\")] = value
+        env.sizes.update(out)
+        return out
+
+    def symbol_items(self, item: tuple[yaml.Node, yaml.Node] | None) -> list[tuple[yaml.Node, str, str]]:
+        if item is None:
+            return []
+        out = []
+        for k, v in self.mapping(item[1], "symbols"):
+            out.append((k, self.scalar(k, "a symbol"), self.scalar(v, "what a symbol means").strip()))
+        return out
+
+    def symbol_key(self, text: str, node: yaml.Node, env: Env) -> tuple[str, Name]:
+        try:
+            tree = parse_expression(text)
+        except ParseError as err:
+            raise self.fail(f"the symbol {text!r} does not parse: {err}", node) from None
+        ev = Evaluator(env)
+        if isinstance(tree, Name):
+            entry, key, rest = ev.lookup(tree)
+            if tree.sub is not None:
+                key = make_key(ev.name_base(tree), ev.sup_texts(tree), ev.sub_key(tree.sub))
+            return key, tree
+        if isinstance(tree, Pow) and isinstance(tree.base, Name) and tree.raw:
+            return make_key(ev.name_base(tree.base)) + "^{" + tokens_text(tree.raw).strip("{}") + "}", tree.base
+        if isinstance(tree, Call) and tree.func.base.lstrip("\\") in ("tanh", "exp", "log", "ln"):
+            return tree.func.base, tree.func
+        raise self.fail(f"the symbol {text!r} is not a name", node)
+
+    def load_symbol_functions(self, item: tuple[yaml.Node, yaml.Node] | None, env: Env) -> dict[str, str]:
+        raw = {}
+        for k, key_text, value in self.symbol_items(item):
+            raw[key_text] = value
+            if value in REGISTRY_FUNCTIONS:
+                base = key_text.strip()
+                if base.startswith("\\") and base[1:] in ("tanh", "exp", "log", "ln"):
+                    continue  # \tanh: tanh says what it already is
+                key, name = self.symbol_key(base, k, env)
+                if name.sub is None and not name.sups:
+                    env.functions[key] = value
+                else:
+                    env.entries[key] = Entry(key, sp.S.Zero, function=value)
+            elif _looks_like_function(value):
+                hint = difflib.get_close_matches(value.lower(), REGISTRY_FUNCTIONS, 1)
+                raise self.fail(
+                    f"unknown function {value!r} for {key_text}"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else f"; choose one of {', '.join(REGISTRY_FUNCTIONS)}"),
+                    k,
+                )
+        return raw
+
+    def load_symbol_shapes(self, item: tuple[yaml.Node, yaml.Node] | None, env: Env) -> None:
+        for k, key_text, value in self.symbol_items(item):
+            if value in REGISTRY_FUNCTIONS or _looks_like_function(value):
+                continue
+            key, _name = self.symbol_key(key_text, k, env)
+            low = value.replace(" ", "")
+            if low.startswith(("vector[", "matrix[")) and low.endswith("]"):
+                dims = [d for d in low[low.index("[") + 1:-1].split(",")]
+                want = 1 if low.startswith("vector") else 2
+                if len(dims) != want:
+                    raise self.fail(f"{value!r}: write vector[K] or matrix[rows, columns]", k)
+                sizes = [self.size_value(d, k, env) for d in dims]
+                shape = (sizes[0], 1) if want == 1 else (sizes[0], sizes[1])
+                col0 = 1
+                env.add_input(key, shape, col0=col0)
+            elif low == "scalar":
+                env.add_input(key)
+            else:
+                try:
+                    target = parse_expression(value)
+                except ParseError as err:
+                    raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name: {err}", k) from None
+                ev = Evaluator(env)
+                if isinstance(target, Name):
+                    _e, tkey, _r = ev.lookup(target)
+                    if target.sub is None and not target.sups and key in env.functions:
+                        continue
+                    env.aliases[key] = tkey
+                else:
+                    raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name", k)
+
+    def size_value(self, text: str, node: yaml.Node, env: Env) -> int:
+        try:
+            tree = parse_expression(text)
+            v = Evaluator(env, allow_unknown=False).eval(tree)
+        except (ParseError, MeaningError):
+            raise self.fail(f"size {text!r} is not a whole number or a size from sizes:", node) from None
+        if is_matrix(v) or not sp.sympify(v).is_Integer:
+            raise self.fail(f"size {text!r} is not a whole number", node)
+        n = int(v)
+        if n < 1 or n > MAX_SIZE:
+            raise self.fail(f"size {text} = {n} is impossible here (1 to {MAX_SIZE})", node)
+        return n
+
+    def load_network(self, knode: yaml.Node, node: yaml.Node) -> NetworkSpec:
+        fields: dict[str, yaml.Node] = {}
+        for k, v in self.mapping(node, "network"):
+            key = self.scalar(k, "a network key")
+            if key not in NETWORK_KEYS:
+                raise self.fail(f"unknown key {key!r} in network: (the keys are {', '.join(NETWORK_KEYS)})", k)
+            fields[key] = v
+        if "notation" not in fields:
+            raise self.fail("network: needs notation: ng, 3b1b or mazur", node)
+        notation = self.scalar(fields["notation"], "notation")
+        if notation not in PRESETS:
+            raise self.fail(f"unknown notation {notation!r}; choose one of {', '.join(PRESETS)}", fields["notation"])
+        if "layers" not in fields:
+            raise self.fail("network: needs layers: [sizes]", node)
+        lnode = fields["layers"]
+        if not isinstance(lnode, yaml.SequenceNode) or not lnode.value:
+            raise self.fail("layers must be a list of sizes, like [2, 2, 1]", lnode)
+        layers = []
+        for item in lnode.value:
+            raw = self.scalar(item, "a layer size")
+            try:
+                layers.append(int(raw))
+            except ValueError:
+                raise self.fail(f"layer size {raw!r} is impossible: sizes are whole numbers", item) from None
+        loss = self.scalar(fields["loss"], "loss") if "loss" in fields else ("sq" if notation == "3b1b" else "mse")
+        hidden = self.scalar(fields["hidden"], "hidden") if "hidden" in fields else "sigmoid"
+        output = self.scalar(fields["output"], "output") if "output" in fields else (
+            "softmax" if loss == "cce" else "sigmoid")
+        for what, value in (("hidden", hidden), ("output", output)):
+            if value not in REGISTRY_FUNCTIONS or value in ("exp", "log"):
+                raise self.fail(f"unknown function {value!r} for {what}; choose one of sigmoid, tanh, relu, "
+                                "softplus, identity, softmax", fields.get(what, node))
+        if loss not in ("mse", "sq", "bce", "cce"):
+            raise self.fail(f"unknown loss {loss!r}; choose one of mse, sq, bce, cce", fields["loss"])
+        l2 = None
+        if "l2" in fields:
+            raw = self.scalar(fields["l2"], "l2").strip()
+            try:
+                l2 = sp.Rational(raw)
+                if l2 < 0:
+                    raise self.fail("l2 must be at least 0", fields["l2"])
+            except (TypeError, ValueError):
+                try:
+                    tree = parse_expression(raw)
+                except ParseError as err:
+                    raise self.fail(f"l2 {raw!r} does not parse: {err}", fields["l2"]) from None
+                if not isinstance(tree, Name):
+                    raise self.fail("l2 must be a number or a name such as \\lambda", fields["l2"])
+                l2 = sp.Symbol(make_key(tree.base), positive=True)
+        for s, item in zip(layers, lnode.value):
+            if s < 1 or s > 12:
+                raise self.fail(f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item)
+        spec = NetworkSpec(notation, tuple(layers), hidden, output, loss, l2)
+        try:
+            from . import rules
+
+            if output not in rules.loss(loss).outputs:
+                raise self.fail(f"loss {loss!r} needs a {' or '.join(rules.loss(loss).outputs)} output, "
+                                f"not {output!r}", fields.get("output", fields.get("loss", node)))
+        except ValueError as err:
+            raise self.fail(str(err), node) from None
+        return spec
+
+    # ---- definitions ------------------------------------------------------------------------------
+
+    def load_definitions(self, item: tuple[yaml.Node, yaml.Node] | None, env: Env) -> list[tuple[str, int]]:
+        if item is None:
+            return []
+        node = item[1]
+        if isinstance(node, yaml.ScalarNode) and node.value in ("", None):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail("definitions must be a list of 'name = expression'", node)
+        out = []
+        for d in node.value:
+            text = self.scalar(d, "a definition")
+            line = _line(d)
+            define(env, text, lambda problem, d=d: self.fail(problem, d))
+            out.append((text, line))
+        if env.entries:
+            for key, entry in list(env.entries.items()):
+                if entry.value is None:
+                    del env.entries[key]
+        return out
+
+    # ---- claims ------------------------------------------------------------------------------------
+
+    def load_claim_list(self, node: yaml.Node) -> list[ClaimSpec]:
+        if isinstance(node, yaml.ScalarNode) and not node.value:
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail("claims must be a list", node)
+        claims: list[ClaimSpec] = []
+        seen: dict[str, int] = {}
+        for n, item in enumerate(node.value, 1):
+            if isinstance(item, yaml.ScalarNode):
+                claims.append(ClaimSpec(f"claim-{n}", str(item.value), _line(item)))
+                continue
+            fields: dict[str, str] = {}
+            for k, v in self.mapping(item, "a claim"):
+                key = self.scalar(k, "a claim key")
+                if key not in CLAIM_KEYS:
+                    raise self.fail(f"unknown key {key!r} in a claim (the keys are {', '.join(CLAIM_KEYS)})", k)
+                fields[key] = self.scalar(v, key)
+            if "latex" not in fields or not fields["latex"].strip():
+                raise self.fail("a claim needs latex: the formula to check", item)
+            cid = fields.get("id") or f"claim-{n}"
+            if cid in seen:
+                raise self.fail(f"the claim id {cid!r} is used twice (first on line {seen[cid]})", item)
+            seen[cid] = _line(item)
+            expect = fields.get("expect")
+            if expect is not None and expect not in ("holds", "fails", "undecided"):
+                raise self.fail(f"expect: {expect!r} must be holds, fails or undecided", item)
+            claims.append(ClaimSpec(cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect))
+        return claims
+
+
+def _looks_like_function(value: str) -> bool:
+    """A plain lower-case word close to a registry name is a misspelt function, not an alias."""
+    v = value.strip()
+    if not v.isalpha() or len(v) < 3 or v in REGISTRY_FUNCTIONS:
+        return False
+    return bool(difflib.get_close_matches(v.lower(), REGISTRY_FUNCTIONS, 1, cutoff=0.75)) or v.lower() in (
+        "relu", "sigmoid", "tanh")
+
+
+# ----------------------------------------------------------------------------------------------
+# One definition
+# ----------------------------------------------------------------------------------------------
+
+
+def define(env: Env, text: str, fail) -> None:
+    """Add ``name = expression`` to ``env``. A parse error or a left side that is not a name
+    makes the file unusable (``fail``); a right side without meaning marks the name broken."""
+    try:
+        chain = parse_chain(text)
+    except ParseError as err:
+        raise fail(f"the definition does not parse: {err}") from None
+    if len(chain.sides) != 2:
+        raise fail("a definition is 'name = expression' (one '=')")
+    lhs, rhs = chain.sides
+    ev = Evaluator(env)
+    params: tuple[str, ...] = ()
+    param_values: tuple = ()
+    if isinstance(lhs, Call) and not lhs.func.primes and all(isinstance(a, Name) for a in lhs.args):
+        # h_\Theta(x) = ..., f(x) = x + 3: a name defined as a function of its arguments
+        keys = []
+        values = []
+        for a in lhs.args:
+            v = ev.eval(a)
+            _e, akey, _r = ev.lookup(a)  # type: ignore[arg-type]
+            keys.append(akey)
+            values.append(v)
+        for akey, v in ev.unknown.items():
+            env.entries.setdefault(akey, Entry(akey, v))
+        params, param_values = tuple(keys), tuple(values)
+        lhs = lhs.func
+    key, index_letters = _lhs_key(ev, lhs, fail)
+    try:
+        ev2 = Evaluator(env)
+        if index_letters:
+            value = _entrywise(ev2, lhs, rhs, index_letters)
+        else:
+            value = ev2.eval(rhs)
+    except MeaningError as err:
+        _register_unknown(env, ev2)
+        env.entries[key] = Entry(key, sp.S.Zero, broken=str(err))
+        return
+    except RecursionError:
+        env.entries[key] = Entry(key, sp.S.Zero, broken="too deeply nested")
+        return
+    _register_unknown(env, ev2)
+    old = env.entries.get(key)
+    if old is not None and old.row0 != 1 or old is not None and old.col0 != 1:
+        env.define(key, value, row0=old.row0, col0=old.col0, params=params, param_values=param_values)
+    else:
+        env.define(key, value, params=params, param_values=param_values)
+
+
+def _register_unknown(env: Env, ev: Evaluator) -> None:
+    """Names first met in a definition are the notes' inputs: known from now on."""
+    for k, sym in ev.unknown.items():
+        env.entries.setdefault(k, Entry(k, sym))
+
+
+def _lhs_key(ev: Evaluator, lhs: Node, fail) -> tuple[str, list[str]]:
+    if isinstance(lhs, Pow) and isinstance(lhs.base, Name) and lhs.raw and not lhs.base.sups:
+        return make_key(ev.name_base(lhs.base)) + "^{" + tokens_text(lhs.raw).strip("{}") + "}", []
+    if not isinstance(lhs, Name) or lhs.primes:
+        raise fail("the left side of a definition must be a name (name = expression)")
+    base = ev.name_base(lhs)
+    sups = ev.sup_texts(lhs)
+    if lhs.sub is None:
+        return make_key(base, sups), []
+    atoms = ev.sub_atoms(lhs.sub)
+    if atoms is not None:
+        letters = [a[0].value for a in atoms if len(a) == 1 and a[0].kind == "WORD" and ev.int_value(a[0].value) is None]
+        if letters:
+            if len(letters) != len(atoms):
+                raise fail("an entrywise definition uses only index letters in its subscript (a_j = ...)")
+            return make_key(base, sups), letters
+    return make_key(base, sups, ev.sub_key(lhs.sub)), []
+
+
+def _entrywise(ev: Evaluator, lhs: Name, rhs: Node, letters: list[str]) -> object:
+    """``\\sigma_i = \\frac{e^{x_i}}{\\sum_k e^{x_k}}``: a vector (or matrix) built entry by entry,
+    the range of each index read from the shapes it indexes on the right side."""
+    ranges = []
+    for c in letters:
+        rng = index_range(rhs, c, ev)
+        if rng is None:
+            raise MeaningError(f"the range of {c} in this definition is unknown (declare the vector's size)")
+        ranges.append(rng)
+    if len(letters) == 1:
+        lo, hi = ranges[0]
+        vals = []
+        for i in range(lo, hi + 1):
+            ev.indices[letters[0]] = i
+            v = ev.eval(rhs)
+            if is_matrix(v):
+                raise MeaningError("an entry must be a scalar")
+            vals.append([v])
+        ev.indices.pop(letters[0], None)
+        return sp.ImmutableMatrix(vals)
+    if len(letters) == 2:
+        (lo1, hi1), (lo2, hi2) = ranges
+        rows = []
+        for i in range(lo1, hi1 + 1):
+            row = []
+            for j in range(lo2, hi2 + 1):
+                ev.indices[letters[0]] = i
+                ev.indices[letters[1]] = j
+                v = ev.eval(rhs)
+                if is_matrix(v):
+                    raise MeaningError("an entry must be a scalar")
+                row.append(v)
+            rows.append(row)
+        ev.indices.pop(letters[0], None)
+        ev.indices.pop(letters[1], None)
+        return sp.ImmutableMatrix(rows)
+    raise MeaningError("entrywise definitions take one or two indices")
