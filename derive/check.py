@@ -28,11 +28,23 @@ from sympy.printing.latex import LatexPrinter
 from .claims import ClaimsFile, ClaimSpec, load_claims
 from .errors import DeriveError, InputError
 from .meaning import (
-    INDEX_LETTERS, Env, Evaluator, MeaningError, ShapeError, UnknownName, Value, enumerate_assignments,
-    free_index_letters, index_range, is_matrix, shape_text, walk,
+    INDEX_LETTERS,
+    Env,
+    Evaluator,
+    MeaningError,
+    ShapeError,
+    UnknownName,
+    Value,
+    enumerate_assignments,
+    free_index_letters,
+    index_range,
+    is_matrix,
+    shape_text,
+    walk,
 )
 from .notation import Name, Neg, Node, Num, ParseError, parse_chain, parse_condition
 from .proof import Deadline, Outcome, deadline, numeric_compare, prove_zero
+from .rules import textbook_form
 
 __all__ = ["CLAIM_TIME_LIMIT", "add_parser", "check_claim", "check_file", "latex_of", "main"]
 
@@ -62,8 +74,10 @@ def latex_of(value: Value) -> str:
     """LaTeX for a scalar or a matrix (bmatrix), names as the notes write them."""
     printer = _NotesPrinter({"mat_delim": "[", "mat_str": "bmatrix"})
     if is_matrix(value):
-        rows = [" & ".join(printer.doprint(value[i, j]) for j in range(value.shape[1]))  # type: ignore[index,union-attr]
-                for i in range(value.shape[0])]  # type: ignore[union-attr]
+        rows = [
+            " & ".join(printer.doprint(value[i, j]) for j in range(value.shape[1]))  # type: ignore[index,union-attr]
+            for i in range(value.shape[0])
+        ]  # type: ignore[union-attr]
         return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
     return printer.doprint(value)
 
@@ -91,15 +105,28 @@ class ClaimResult:
     def as_json(self) -> dict[str, Any]:
         """The contract's fields, in the contract's order."""
         return {
-            "id": self.id, "verdict": self.verdict, "evidence": self.evidence, "steps": self.steps,
-            "expected": self.expected, "counterexample": self.counterexample,
-            "diagnosis": self.diagnosis, "reason": self.reason,
+            "id": self.id,
+            "verdict": self.verdict,
+            "evidence": self.evidence,
+            "steps": self.steps,
+            "expected": self.expected,
+            "counterexample": self.counterexample,
+            "diagnosis": self.diagnosis,
+            "reason": self.reason,
         }
 
 
 def _undecided(spec: ClaimSpec, reason: str, steps: list | None = None) -> ClaimResult:
-    return ClaimResult(spec.id, "undecided", None, steps or [], reason=reason, latex=spec.latex,
-                       note=spec.note, expect=spec.expect)
+    return ClaimResult(
+        spec.id,
+        "undecided",
+        None,
+        steps or [],
+        reason=reason,
+        latex=spec.latex,
+        note=spec.note,
+        expect=spec.expect,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -146,8 +173,9 @@ def _layer_letters(nodes: list[Node]) -> set[str]:
     return out
 
 
-def _ranges(env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
-            ) -> tuple[dict[str, tuple[int, int]], str | None]:
+def _ranges(
+    env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
+) -> tuple[dict[str, tuple[int, int]], str | None]:
     ev = Evaluator(env)
     ranges: dict[str, tuple[int, int]] = {}
     for c in sorted(letters):
@@ -178,8 +206,10 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
         return _undecided(spec, f"the formula does not parse: {err}")
     except RecursionError:
         return _undecided(spec, "the formula is nested too deeply to read")
-    steps = [{"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"}
-             for k in range(len(chain.sides) - 1)]
+    steps = [
+        {"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"}
+        for k in range(len(chain.sides) - 1)
+    ]
     if len(chain.sides) < 2:
         return _undecided(spec, "a claim is an equation: it needs '='")
     conditions = []
@@ -195,8 +225,11 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
     for cond in conditions:
         for part in (cond.left, cond.right):
             if part is not None:
-                letters |= {n.base for n in walk(part) if isinstance(n, Name) and n.base in INDEX_LETTERS
-                            and ev0.int_value(n.base) is None}
+                letters |= {
+                    n.base
+                    for n in walk(part)
+                    if isinstance(n, Name) and n.base in INDEX_LETTERS and ev0.int_value(n.base) is None
+                }
     layer_letters = _layer_letters(chain.sides) & letters
     ranges, problem = _ranges(env, chain.sides, letters, layer_letters)
     if problem:
@@ -218,15 +251,16 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
     if len(assignments) > MAX_ASSIGNMENTS:
         step = len(assignments) / MAX_ASSIGNMENTS
         assignments = [assignments[int(k * step)] for k in range(MAX_ASSIGNMENTS)]
-    result = ClaimResult(spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
+    result = ClaimResult(
+        spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect
+    )
     seed = _seed(spec.id + spec.latex)
     per_link_time = max(budget - 2.0, 1.0) / max(1, len(steps))
     first_reason = None
     for k, step in enumerate(steps):
         link_start = time.monotonic()
         lhs, rhs = chain.sides[k], chain.sides[k + 1]
-        outcome = _check_link(cf, spec, lhs, rhs, assignments, layer_letters, seed + k,
-                              per_link_time, result)
+        outcome = _check_link(cf, spec, lhs, rhs, assignments, layer_letters, seed + k, per_link_time, result)
         step["verdict"] = outcome
         if outcome == "fails":
             result.verdict = "fails"
@@ -249,8 +283,17 @@ def _evaluate(ev: Evaluator, node: Node) -> Value:
     return ev.eval(node)
 
 
-def _check_link(cf: ClaimsFile, spec: ClaimSpec, lhs: Node, rhs: Node, assignments: list[dict[str, int]],
-                layer_letters: set[str], seed: int, budget: float, result: ClaimResult) -> str:
+def _check_link(
+    cf: ClaimsFile,
+    spec: ClaimSpec,
+    lhs: Node,
+    rhs: Node,
+    assignments: list[dict[str, int]],
+    layer_letters: set[str],
+    seed: int,
+    budget: float,
+    result: ClaimResult,
+) -> str:
     """One link ``lhs = rhs`` over every index assignment: holds, fails or undecided (and fills
     ``result`` with the evidence, counterexample, expected value and diagnosis)."""
     from .diagnose import diagnose
@@ -294,12 +337,15 @@ def _check_link(cf: ClaimsFile, spec: ClaimSpec, lhs: Node, rhs: Node, assignmen
         if env.strict:
             bad = _unexplained_names(ev_l, ev_r)
             if bad:
-                result.reason = f"{bad} has no meaning here (not defined, declared, or used in the definitions)"
+                result.reason = (
+                    f"{bad} has no meaning here (not defined, declared, or used in the definitions)"
+                )
                 return "undecided"
         applicable += 1
         if is_matrix(L) != is_matrix(R) or (is_matrix(L) and L.shape != R.shape):  # type: ignore[union-attr]
-            result.diagnosis = (f"shape mismatch: the left side is {shape_text(L)}, "
-                                f"the right side is {shape_text(R)}")
+            result.diagnosis = (
+                f"shape mismatch: the left side is {shape_text(L)}, the right side is {shape_text(R)}"
+            )
             result.evidence = "symbolic"
             result.expected = _expected(env, L)
             return "fails"
@@ -345,7 +391,7 @@ def _has_symbols(L: Value, R: Value) -> bool:
 
 
 def _prove(L: Value, R: Value, budget: float) -> bool:
-    pairs = list(zip(L, R)) if is_matrix(L) else [(L, R)]  # type: ignore[arg-type]
+    pairs = list(zip(L, R, strict=False)) if is_matrix(L) else [(L, R)]  # type: ignore[arg-type]
     start = time.monotonic()
     for a, b in pairs:
         left = budget - (time.monotonic() - start)
@@ -358,8 +404,25 @@ def _prove(L: Value, R: Value, budget: float) -> bool:
 
 def _failure_evidence(L: Value, R: Value, out: Outcome, budget: float) -> str:
     """A counterexample at 50 digits is the evidence; "symbolic" when the exact values differ."""
-    if not _has_symbols(L, R):
-        return "symbolic"
+    if not _has_symbols(L, R) or out.point is None or out.entry is None and is_matrix(L):
+        return "symbolic" if not _has_symbols(L, R) else "numeric"
+    # Re-evaluate at the point with exact rational inputs and 100 digits: the difference is
+    # then certain, not an artefact of rounding.
+    try:
+        exact = {s: sp.Rational(str(v)) for s, v in out.point.items()}
+        k = (
+            0
+            if out.entry is None
+            else (out.entry[0] - 1) * (L.shape[1] if is_matrix(L) else 1) + out.entry[1] - 1
+        )
+        a = (list(L) if is_matrix(L) else [L])[k]  # type: ignore[arg-type]
+        b = (list(R) if is_matrix(R) else [R])[k]  # type: ignore[arg-type]
+        with deadline(max(min(budget, 3.0), 0.2)):
+            d = textbook_form(sp.sympify(a) - sp.sympify(b)).xreplace(exact).evalf(100)
+        if d.is_Number and abs(d) > sp.Float("1e-60"):
+            return "symbolic"
+    except (Deadline, TypeError, ValueError, ZeroDivisionError):
+        pass
     return "numeric"
 
 
@@ -440,7 +503,9 @@ def _worker(cf: ClaimsFile, spec: ClaimSpec, budget: float, conn: Any) -> None:
         conn.close()
 
 
-def check_file(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> list[ClaimResult]:
+def check_file(
+    cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True
+) -> list[ClaimResult]:
     """Check every claim of ``cf``; each has ``time_limit`` seconds (a worker is killed past it)."""
     results = []
     for spec in cf.claims:
@@ -475,7 +540,9 @@ def _run_one(cf: ClaimsFile, spec: ClaimSpec, time_limit: float, isolate: bool) 
         recv.close()
     if res is None:
         if time.monotonic() - start >= time_limit:
-            res = _undecided(spec, f"time limit of {time_limit:g} s reached: no proof or counterexample in time")
+            res = _undecided(
+                spec, f"time limit of {time_limit:g} s reached: no proof or counterexample in time"
+            )
         else:
             res = _undecided(spec, "the check stopped unexpectedly (out of memory?)")
     res.seconds = time.monotonic() - start
@@ -533,15 +600,21 @@ def format_terminal(path: str, results: list[ClaimResult], colour: bool) -> str:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``derive check``."""
     p = subparsers.add_parser(
-        "check", help="check hand-written backprop formulas (a YAML claims file)",
+        "check",
+        help="check hand-written backprop formulas (a YAML claims file)",
         description="Prove, refute (with a counterexample) or diagnose each claim of a claims file. "
-                    "Exit 0 when every claim holds, 1 when any fails or is undecided, 2 when the file is unusable.",
+        "Exit 0 when every claim holds, 1 when any fails or is undecided, 2 when the file is unusable.",
     )
     p.add_argument("file", metavar="FILE.yaml", help="the claims file (see CLAIMS_FORMAT.md)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--report", metavar="OUT", help="also write a report: OUT.html or OUT.tex")
-    p.add_argument("--time-limit", type=float, default=CLAIM_TIME_LIMIT, metavar="S",
-                   help=f"seconds per claim (default {CLAIM_TIME_LIMIT:g})")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=CLAIM_TIME_LIMIT,
+        metavar="S",
+        help=f"seconds per claim (default {CLAIM_TIME_LIMIT:g})",
+    )
     p.set_defaults(func=main)
     return p
 

@@ -18,7 +18,14 @@ import yaml
 
 from .errors import InputError
 from .meaning import (
-    REGISTRY_FUNCTIONS, Entry, Env, Evaluator, MeaningError, index_range, is_matrix, make_key,
+    REGISTRY_FUNCTIONS,
+    Entry,
+    Env,
+    Evaluator,
+    MeaningError,
+    index_range,
+    is_matrix,
+    make_key,
     tokens_text,
 )
 from .notation import Call, Name, Node, ParseError, Pow, parse_chain, parse_expression
@@ -90,7 +97,9 @@ def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None
+        ) from None
     if root is None:
         raise InputError("the file is empty", file=name)
     if not isinstance(root, yaml.MappingNode):
@@ -143,8 +152,10 @@ class _Loader:
         if "network" in sections:
             spec = self.load_network(*sections["network"])
             if spec.notation == "ng" and m > MAX_EXAMPLES:
-                raise self.fail(f"m = {m} examples is too many to write out (at most {MAX_EXAMPLES})",
-                                sections["sizes"][1] if "sizes" in sections else sections["network"][0])
+                raise self.fail(
+                    f"m = {m} examples is too many to write out (at most {MAX_EXAMPLES})",
+                    sections["sizes"][1] if "sizes" in sections else sections["network"][0],
+                )
             try:
                 build_preset(env, spec, m)
             except PresetError as err:
@@ -171,7 +182,9 @@ class _Loader:
             if value < 1 and key != "t":
                 raise self.fail(f"size {key} = {value} is impossible: sizes are at least 1", v)
             if value > MAX_SIZE:
-                raise self.fail(f"size {key} = {value} is too large to check on an instance (at most {MAX_SIZE})", v)
+                raise self.fail(
+                    f"size {key} = {value} is too large to check on an instance (at most {MAX_SIZE})", v
+                )
             out[key.lstrip("\\")] = value
         env.sizes.update(out)
         return out
@@ -196,7 +209,9 @@ class _Loader:
                 key = make_key(ev.name_base(tree), ev.sup_texts(tree), ev.sub_key(tree.sub))
             return key, tree
         if isinstance(tree, Pow) and isinstance(tree.base, Name) and tree.raw:
-            return make_key(ev.name_base(tree.base)) + "^{" + tokens_text(tree.raw).strip("{}") + "}", tree.base
+            return make_key(ev.name_base(tree.base)) + "^{" + tokens_text(tree.raw).strip(
+                "{}"
+            ) + "}", tree.base
         if isinstance(tree, Call) and tree.func.base.lstrip("\\") in ("tanh", "exp", "log", "ln"):
             return tree.func.base, tree.func
         raise self.fail(f"the symbol {text!r} is not a name", node)
@@ -218,7 +233,11 @@ class _Loader:
                 hint = difflib.get_close_matches(value.lower(), REGISTRY_FUNCTIONS, 1)
                 raise self.fail(
                     f"unknown function {value!r} for {key_text}"
-                    + (f" (did you mean {hint[0]!r}?)" if hint else f"; choose one of {', '.join(REGISTRY_FUNCTIONS)}"),
+                    + (
+                        f" (did you mean {hint[0]!r}?)"
+                        if hint
+                        else f"; choose one of {', '.join(REGISTRY_FUNCTIONS)}"
+                    ),
                     k,
                 )
         return raw
@@ -230,7 +249,7 @@ class _Loader:
             key, _name = self.symbol_key(key_text, k, env)
             low = value.replace(" ", "")
             if low.startswith(("vector[", "matrix[")) and low.endswith("]"):
-                dims = [d for d in low[low.index("[") + 1:-1].split(",")]
+                dims = [d for d in low[low.index("[") + 1 : -1].split(",")]
                 want = 1 if low.startswith("vector") else 2
                 if len(dims) != want:
                     raise self.fail(f"{value!r}: write vector[K] or matrix[rows, columns]", k)
@@ -244,7 +263,9 @@ class _Loader:
                 try:
                     target = parse_expression(value)
                 except ParseError as err:
-                    raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name: {err}", k) from None
+                    raise self.fail(
+                        f"{key_text}: {value!r} is neither a function, a shape nor a name: {err}", k
+                    ) from None
                 ev = Evaluator(env)
                 if isinstance(target, Name):
                     _e, tkey, _r = ev.lookup(target)
@@ -272,13 +293,17 @@ class _Loader:
         for k, v in self.mapping(node, "network"):
             key = self.scalar(k, "a network key")
             if key not in NETWORK_KEYS:
-                raise self.fail(f"unknown key {key!r} in network: (the keys are {', '.join(NETWORK_KEYS)})", k)
+                raise self.fail(
+                    f"unknown key {key!r} in network: (the keys are {', '.join(NETWORK_KEYS)})", k
+                )
             fields[key] = v
         if "notation" not in fields:
             raise self.fail("network: needs notation: ng, 3b1b or mazur", node)
         notation = self.scalar(fields["notation"], "notation")
         if notation not in PRESETS:
-            raise self.fail(f"unknown notation {notation!r}; choose one of {', '.join(PRESETS)}", fields["notation"])
+            raise self.fail(
+                f"unknown notation {notation!r}; choose one of {', '.join(PRESETS)}", fields["notation"]
+            )
         if "layers" not in fields:
             raise self.fail("network: needs layers: [sizes]", node)
         lnode = fields["layers"]
@@ -291,14 +316,24 @@ class _Loader:
                 layers.append(int(raw))
             except ValueError:
                 raise self.fail(f"layer size {raw!r} is impossible: sizes are whole numbers", item) from None
-        loss = self.scalar(fields["loss"], "loss") if "loss" in fields else ("sq" if notation == "3b1b" else "mse")
+        loss = (
+            self.scalar(fields["loss"], "loss")
+            if "loss" in fields
+            else ("sq" if notation == "3b1b" else "mse")
+        )
         hidden = self.scalar(fields["hidden"], "hidden") if "hidden" in fields else "sigmoid"
-        output = self.scalar(fields["output"], "output") if "output" in fields else (
-            "softmax" if loss == "cce" else "sigmoid")
+        output = (
+            self.scalar(fields["output"], "output")
+            if "output" in fields
+            else ("softmax" if loss == "cce" else "sigmoid")
+        )
         for what, value in (("hidden", hidden), ("output", output)):
             if value not in REGISTRY_FUNCTIONS or value in ("exp", "log"):
-                raise self.fail(f"unknown function {value!r} for {what}; choose one of sigmoid, tanh, relu, "
-                                "softplus, identity, softmax", fields.get(what, node))
+                raise self.fail(
+                    f"unknown function {value!r} for {what}; choose one of sigmoid, tanh, relu, "
+                    "softplus, identity, softmax",
+                    fields.get(what, node),
+                )
         if loss not in ("mse", "sq", "bce", "cce"):
             raise self.fail(f"unknown loss {loss!r}; choose one of mse, sq, bce, cce", fields["loss"])
         l2 = None
@@ -316,16 +351,20 @@ class _Loader:
                 if not isinstance(tree, Name):
                     raise self.fail("l2 must be a number or a name such as \\lambda", fields["l2"])
                 l2 = sp.Symbol(make_key(tree.base), positive=True)
-        for s, item in zip(layers, lnode.value):
+        for s, item in zip(layers, lnode.value, strict=False):
             if s < 1 or s > 12:
-                raise self.fail(f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item)
+                raise self.fail(
+                    f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item
+                )
         spec = NetworkSpec(notation, tuple(layers), hidden, output, loss, l2)
         try:
             from . import rules
 
             if output not in rules.loss(loss).outputs:
-                raise self.fail(f"loss {loss!r} needs a {' or '.join(rules.loss(loss).outputs)} output, "
-                                f"not {output!r}", fields.get("output", fields.get("loss", node)))
+                raise self.fail(
+                    f"loss {loss!r} needs a {' or '.join(rules.loss(loss).outputs)} output, not {output!r}",
+                    fields.get("output", fields.get("loss", node)),
+                )
         except ValueError as err:
             raise self.fail(str(err), node) from None
         return spec
@@ -369,7 +408,9 @@ class _Loader:
             for k, v in self.mapping(item, "a claim"):
                 key = self.scalar(k, "a claim key")
                 if key not in CLAIM_KEYS:
-                    raise self.fail(f"unknown key {key!r} in a claim (the keys are {', '.join(CLAIM_KEYS)})", k)
+                    raise self.fail(
+                        f"unknown key {key!r} in a claim (the keys are {', '.join(CLAIM_KEYS)})", k
+                    )
                 fields[key] = self.scalar(v, key)
             if "latex" not in fields or not fields["latex"].strip():
                 raise self.fail("a claim needs latex: the formula to check", item)
@@ -380,7 +421,9 @@ class _Loader:
             expect = fields.get("expect")
             if expect is not None and expect not in ("holds", "fails", "undecided"):
                 raise self.fail(f"expect: {expect!r} must be holds, fails or undecided", item)
-            claims.append(ClaimSpec(cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect))
+            claims.append(
+                ClaimSpec(cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect)
+            )
         return claims
 
 
@@ -390,7 +433,10 @@ def _looks_like_function(value: str) -> bool:
     if not v.isalpha() or len(v) < 3 or v in REGISTRY_FUNCTIONS:
         return False
     return bool(difflib.get_close_matches(v.lower(), REGISTRY_FUNCTIONS, 1, cutoff=0.75)) or v.lower() in (
-        "relu", "sigmoid", "tanh")
+        "relu",
+        "sigmoid",
+        "tanh",
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -463,7 +509,11 @@ def _lhs_key(ev: Evaluator, lhs: Node, fail) -> tuple[str, list[str]]:
         return make_key(base, sups), []
     atoms = ev.sub_atoms(lhs.sub)
     if atoms is not None:
-        letters = [a[0].value for a in atoms if len(a) == 1 and a[0].kind == "WORD" and ev.int_value(a[0].value) is None]
+        letters = [
+            a[0].value
+            for a in atoms
+            if len(a) == 1 and a[0].kind == "WORD" and ev.int_value(a[0].value) is None
+        ]
         if letters:
             if len(letters) != len(atoms):
                 raise fail("an entrywise definition uses only index letters in its subscript (a_j = ...)")

@@ -17,7 +17,15 @@ import sympy as sp
 from . import rules
 from .latex_lexer import Token
 from .meaning import (
-    DefSymbol, Env, Evaluator, MeaningError, Options, Value, is_matrix, make_key, walk,
+    DefSymbol,
+    Env,
+    Evaluator,
+    MeaningError,
+    Options,
+    Value,
+    is_matrix,
+    make_key,
+    walk,
 )
 from .notation import BinOp, Deriv, Name, Node, Transpose
 from .proof import Deadline, deadline, numeric_value, random_points
@@ -60,8 +68,8 @@ class _Same:
         if va is None or vb is None:
             return False
         good = 0
-        for ra, rb in zip(va, vb):
-            for a, b in zip(ra, rb):
+        for ra, rb in zip(va, vb, strict=False):
+            for a, b in zip(ra, rb, strict=False):
                 if a is None or b is None:
                     continue
                 if abs(a - b) > sp.Float("1e-20") * max(1, abs(a), abs(b)):
@@ -70,8 +78,19 @@ class _Same:
         return good > 0
 
 
-def diagnose(env: Env, cf: object, lhs: Node, rhs: Node, assignment: dict[str, int], L: Value, R: Value,
-             Lf: Value, Rf: Value, seed: int, budget: float) -> str | None:
+def diagnose(
+    env: Env,
+    cf: object,
+    lhs: Node,
+    rhs: Node,
+    assignment: dict[str, int],
+    L: Value,
+    R: Value,
+    Lf: Value,
+    Rf: Value,
+    seed: int,
+    budget: float,
+) -> str | None:
     """The name of the mistake that explains ``lhs = rhs`` failing, or None."""
     start = time.monotonic()
     syms = set()
@@ -124,8 +143,8 @@ def _ratio(same: _Same, Lf: Value, Rf: Value) -> sp.Float | None:
     if va is None or vb is None:
         return None
     ratio = None
-    for ra, rb in zip(va, vb):
-        for a, b in zip(ra, rb):
+    for ra, rb in zip(va, vb, strict=False):
+        for a, b in zip(ra, rb, strict=False):
             if a is None or b is None:
                 continue
             if abs(b) < 1e-30:
@@ -155,10 +174,13 @@ def _sign_or_factor(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | None:
     if a == sp.Rational(1, 2):
         return f"factor 2: the true value is {sign}half the right side (an extra factor 2, or a missing 1/2)"
     if a.is_Rational and a.q in names and a.p == 1:
-        return f"factor 1/{names[a.q]}: the right side misses the factor 1/{names[a.q]}" + (" and the sign" if sign else "")
+        return f"factor 1/{names[a.q]}: the right side misses the factor 1/{names[a.q]}" + (
+            " and the sign" if sign else ""
+        )
     if a.is_Integer and int(a) in names:
         return f"factor 1/{names[int(a)]}: the right side has an extra factor 1/{names[int(a)]}" + (
-            " and the wrong sign" if sign else "")
+            " and the wrong sign" if sign else ""
+        )
     if a != 1 and a.is_Rational and a.q < 100 and a.p < 100:
         return f"factor {sp.latex(c)}: the true value is {sp.latex(c)} times the right side"
     return None
@@ -214,8 +236,12 @@ def _derivative_factor(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | Non
 
 
 def _fname(f: sp.Function) -> str:
-    return {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{ReLU}",
-            "softplus": r"\operatorname{softplus}"}.get(type(f).__name__, type(f).__name__)
+    return {
+        "sigmoid": r"\sigma",
+        "tanh": r"\tanh",
+        "relu": r"\operatorname{ReLU}",
+        "softplus": r"\operatorname{softplus}",
+    }.get(type(f).__name__, type(f).__name__)
 
 
 def _swapped_operands(same: _Same, rhs: Node, Lf: Value, reval) -> str | None:
@@ -233,7 +259,7 @@ def _swapped_operands(same: _Same, rhs: Node, Lf: Value, reval) -> str | None:
 def _swapped_indices(same: _Same, rhs: Node, Lf: Value, assignment: dict[str, int], reval) -> str | None:
     letters = sorted(assignment)
     for i, a in enumerate(letters):
-        for b in letters[i + 1:]:
+        for b in letters[i + 1 :]:
             if assignment[a] == assignment[b]:
                 continue
             v = reval(rhs, Options(index_swap={a: b, b: a}))
@@ -247,7 +273,7 @@ def _regularization(env: Env, Lf: Value, Rf: Value, lhs: Node, assignment: dict[
     if not lam:
         return None
     lam_s = lam[0]
-    for a, b in zip(_entries(Lf), _entries(Rf)):
+    for a, b in zip(_entries(Lf), _entries(Rf), strict=False):
         d = sp.expand(sp.sympify(b) - sp.sympify(a))
         if d == 0:
             continue
@@ -286,13 +312,22 @@ def _activation_rule(env: Env, same: _Same, lhs: Node, Rf: Value, reval) -> str 
                 continue
             v = reval(lhs, Options(derivative_rules={cls: rule}))
             if v is not None and same.equal(v, Rf):
-                true = {"sigmoid": "a(1-a)", "tanh": "1-a^2", "relu": "the unit step", "softplus": "\u03c3(z)"}[fname]
-                return (f"wrong activation derivative: uses {other}'s derivative {text} for a {fname} unit "
-                        f"({fname}' = {true})")
+                true = {
+                    "sigmoid": "a(1-a)",
+                    "tanh": "1-a^2",
+                    "relu": "the unit step",
+                    "softplus": "\u03c3(z)",
+                }[fname]
+                return (
+                    f"wrong activation derivative: uses {other}'s derivative {text} for a {fname} unit "
+                    f"({fname}' = {true})"
+                )
     return None
 
 
-def _loss_rule(env: Env, cf: object, same: _Same, lhs: Node, Rf: Value, assignment: dict[str, int]) -> str | None:
+def _loss_rule(
+    env: Env, cf: object, same: _Same, lhs: Node, Rf: Value, assignment: dict[str, int]
+) -> str | None:
     info = env.loss_info
     if not info or getattr(cf, "definitions", None):
         return None
@@ -304,8 +339,11 @@ def _loss_rule(env: Env, cf: object, same: _Same, lhs: Node, Rf: Value, assignme
             continue
         alt = Env(functions=dict(env.functions), aliases=dict(env.aliases), sizes=dict(env.sizes))
         try:
-            build_preset(alt, NetworkSpec(spec.notation, spec.layers, spec.hidden, spec.output, loss, spec.l2),
-                         info["m"])
+            build_preset(
+                alt,
+                NetworkSpec(spec.notation, spec.layers, spec.hidden, spec.output, loss, spec.l2),
+                info["m"],
+            )
             v = alt.expand(Evaluator(alt, assignment).eval(lhs))
         except (MeaningError, ValueError):
             continue
@@ -357,8 +395,14 @@ def _name_from(base: str, sups: tuple, sub: str, pos: int) -> Name:
     toks = tuple(Token("NUM" if ch.isdigit() else "WORD", ch, 0) for ch in sub if ch not in ",")
     if "," in sub:
         parts = sub.split(",")
-        toks = tuple(t for i, p in enumerate(parts)
-                     for t in ((Token("NUM" if p.isdigit() else "WORD", p, 0),) + ((Token("OP", ",", 0),) if i < len(parts) - 1 else ())))
+        toks = tuple(
+            t
+            for i, p in enumerate(parts)
+            for t in (
+                (Token("NUM" if p.isdigit() else "WORD", p, 0),)
+                + ((Token("OP", ",", 0),) if i < len(parts) - 1 else ())
+            )
+        )
     return Name(base, toks, sups, pos=pos)
 
 
@@ -369,8 +413,9 @@ def _key_text(ev: Evaluator, name: Name) -> str:
         return name.base
 
 
-def _renamed(env: Env, same: _Same, lhs: Node, rhs: Node, Lf: Value, Rf: Value, assignment: dict[str, int],
-             reval) -> str | None:
+def _renamed(
+    env: Env, same: _Same, lhs: Node, rhs: Node, Lf: Value, Rf: Value, assignment: dict[str, int], reval
+) -> str | None:
     ev = Evaluator(env, assignment)
     kinds = {"layer": "layer off by one", "unit": "wrong unit", "swap": "swapped names"}
     for n in [x for x in walk(rhs) if isinstance(x, Name)]:
@@ -386,8 +431,10 @@ def _renamed(env: Env, same: _Same, lhs: Node, rhs: Node, Lf: Value, Rf: Value, 
             for cand, kind in _neighbours(env, ev, target):
                 v = reval(lhs, Options(rename={id(target): cand}))
                 if v is not None and same.equal(v, Rf):
-                    return (f"{kinds[kind]}: the right side is the value for {_key_text(ev, cand)}, "
-                            f"not {_key_text(ev, target)}")
+                    return (
+                        f"{kinds[kind]}: the right side is the value for {_key_text(ev, cand)}, "
+                        f"not {_key_text(ev, target)}"
+                    )
     return None
 
 

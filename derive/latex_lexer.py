@@ -39,25 +39,94 @@ class Token:
 
 # Commands that are pure presentation: dropped with no argument.
 _NOISE = {
-    "large", "Large", "LARGE", "huge", "Huge", "small", "normalsize", "displaystyle", "textstyle",
-    "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
-    "Biggl", "Biggr", "middle", "nonumber", "notag", "limits", "nolimits", "mathstrut", "strut",
-    "phantom", "bf", "it", "rm", "hfill",
+    "large",
+    "Large",
+    "LARGE",
+    "huge",
+    "Huge",
+    "small",
+    "normalsize",
+    "displaystyle",
+    "textstyle",
+    "left",
+    "right",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "biggl",
+    "biggr",
+    "Biggl",
+    "Biggr",
+    "middle",
+    "nonumber",
+    "notag",
+    "limits",
+    "nolimits",
+    "mathstrut",
+    "strut",
+    "phantom",
+    "bf",
+    "it",
+    "rm",
+    "hfill",
 }
 # Presentation commands that take arguments to drop: name -> how many braced arguments.
 _NOISE_WITH_ARGS = {"color": 1, "tag": 1, "label": 1, "hspace": 1, "vspace": 1, "textcolor": 1}
 # Wrappers whose braced argument is maths or a word of maths (\text{sig}, \mathrm{d}).
 _WRAPPERS = {
-    "text", "textrm", "textit", "textbf", "mathrm", "mathit", "mathbf", "mathsf", "mathtt",
-    "mathcal", "mathbb", "boldsymbol", "bm", "operatorname", "mbox", "vec", "boxed", "emph", "textsf",
+    "text",
+    "textrm",
+    "textit",
+    "textbf",
+    "mathrm",
+    "mathit",
+    "mathbf",
+    "mathsf",
+    "mathtt",
+    "mathcal",
+    "mathbb",
+    "boldsymbol",
+    "bm",
+    "operatorname",
+    "mbox",
+    "vec",
+    "boxed",
+    "emph",
+    "textsf",
 }
 # Unicode that appears in pasted notes, read as the LaTeX it stands for.
 _UNICODE = {
-    "−": "-", "–": "-", "·": r"\cdot ", "×": r"\times ", "⊙": r"\odot ", "∘": r"\circ ",
-    "∂": r"\partial ", "σ": r"\sigma ", "θ": r"\theta ", "Θ": r"\Theta ", "δ": r"\delta ",
-    "Δ": r"\Delta ", "λ": r"\lambda ", "α": r"\alpha ", "η": r"\eta ", "Σ": r"\sum ", "∑": r"\sum ",
-    "′": "'", "’": "'", "⊤": r"\top ", "≠": r"\neq ", "≤": r"\leq ", "≥": r"\geq ", "\u00a0": " ",
-    "\u2009": " ", "\u200b": " ",
+    "−": "-",
+    "–": "-",
+    "·": r"\cdot ",
+    "×": r"\times ",
+    "⊙": r"\odot ",
+    "∘": r"\circ ",
+    "∂": r"\partial ",
+    "σ": r"\sigma ",
+    "θ": r"\theta ",
+    "Θ": r"\Theta ",
+    "δ": r"\delta ",
+    "Δ": r"\Delta ",
+    "λ": r"\lambda ",
+    "α": r"\alpha ",
+    "η": r"\eta ",
+    "Σ": r"\sum ",
+    "∑": r"\sum ",
+    "′": "'",
+    "’": "'",
+    "⊤": r"\top ",
+    "≠": r"\neq ",
+    "≤": r"\leq ",
+    "≥": r"\geq ",
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u200b": " ",
 }
 _WORD_TEXT = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _OPS = "+-*/=^_()[]|,'<>!:;&.?"
@@ -193,7 +262,7 @@ class _Lexer:
         if src[self.i] == "\\":
             start = self.i
             self.read_command_name()
-            return src[start:self.i], start
+            return src[start : self.i], start
         start = self.i
         self.i += 1
         return src[start], start

@@ -25,13 +25,36 @@ import sympy as sp
 from . import rules
 from .latex_lexer import Token
 from .notation import (
-    Abs, BinOp, Call, Cases, Cond, Deriv, Index, Matrix, Name, Neg, Node, Norm, Num, Pow, Script,
-    Sqrt, Sum, Transpose,
+    Abs,
+    BinOp,
+    Call,
+    Cases,
+    Cond,
+    Deriv,
+    Index,
+    Matrix,
+    Name,
+    Neg,
+    Node,
+    Norm,
+    Num,
+    Pow,
+    Script,
+    Sqrt,
+    Sum,
+    Transpose,
 )
 
 __all__ = [
-    "DefSymbol", "Env", "Evaluator", "MeaningError", "ShapeError", "UnknownName",
-    "INDEX_LETTERS", "is_matrix", "shape_of",
+    "DefSymbol",
+    "Env",
+    "Evaluator",
+    "MeaningError",
+    "ShapeError",
+    "UnknownName",
+    "INDEX_LETTERS",
+    "is_matrix",
+    "shape_of",
 ]
 
 INDEX_LETTERS = frozenset("ijklnpqt")
@@ -40,9 +63,23 @@ Value = sp.Expr | sp.ImmutableMatrix
 # Functions a name may stand for (``symbols: {\sigma: sigmoid}``) and those callable directly.
 REGISTRY_FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "softmax", "identity")
 DIRECT_FUNCTIONS = {
-    "exp": "exp", "log": "log", "ln": "log", "tanh": "tanh", "sqrt": "sqrt", "sin": "sin",
-    "cos": "cos", "sinh": "sinh", "cosh": "cosh", "max": "max", "min": "min", "softmax": "softmax",
-    "sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu", "softplus": "softplus", "\\exp": "exp",
+    "exp": "exp",
+    "log": "log",
+    "ln": "log",
+    "tanh": "tanh",
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "max": "max",
+    "min": "min",
+    "softmax": "softmax",
+    "sigmoid": "sigmoid",
+    "relu": "relu",
+    "ReLU": "relu",
+    "softplus": "softplus",
+    "\\exp": "exp",
 }
 
 
@@ -158,8 +195,14 @@ class Env:
 
     # ---- building -------------------------------------------------------------------------
 
-    def add_input(self, key: str, shape: tuple[int, int] | None = None, row0: int = 1, col0: int = 1,
-                  nonneg: bool = False) -> Entry:
+    def add_input(
+        self,
+        key: str,
+        shape: tuple[int, int] | None = None,
+        row0: int = 1,
+        col0: int = 1,
+        nonneg: bool = False,
+    ) -> Entry:
         """A new input: a real symbol, or a matrix of entry symbols named like the notes."""
         if shape is None or shape == (1, 1) and not (row0 != 1 or col0 != 1):
             value: Value = sp.Symbol(key, real=True, nonnegative=True) if nonneg else real_symbol(key)
@@ -174,19 +217,29 @@ class Env:
         self._note_layers(key)
         return entry
 
-    def define(self, key: str, value: Value, row0: int = 1, col0: int = 1, zero: sp.Expr | None = None,
-               params: tuple[str, ...] = (), param_values: tuple[Value, ...] = ()) -> Entry:
+    def define(
+        self,
+        key: str,
+        value: Value,
+        row0: int = 1,
+        col0: int = 1,
+        zero: sp.Expr | None = None,
+        params: tuple[str, ...] = (),
+        param_values: tuple[Value, ...] = (),
+    ) -> Entry:
         """Define ``key`` as ``value`` (in terms of earlier names): a placeholder keeps the graph."""
         value = _collapse(value)
         if is_matrix(value):
             r, c = value.shape  # type: ignore[union-attr]
             if c == 1:
-                ph: Value = sp.ImmutableMatrix(r, 1, lambda i, _: DefSymbol(f"{key}_{{{i + row0}}}", real=True))
+                ph: Value = sp.ImmutableMatrix(
+                    r, 1, lambda i, _: DefSymbol(f"{key}_{{{i + row0}}}", real=True)
+                )
             else:
                 ph = sp.ImmutableMatrix(
                     r, c, lambda i, j: DefSymbol(f"{key}_{{{i + row0},{j + col0}}}", real=True)
                 )
-            pairs = list(zip(ph, value))  # type: ignore[arg-type]
+            pairs = list(zip(ph, value, strict=False))  # type: ignore[arg-type]
         else:
             ph = DefSymbol(key, real=True)
             pairs = [(ph, value)]
@@ -195,8 +248,9 @@ class Env:
             self.definition[p] = v
             self.full[p] = sp.sympify(v).xreplace(self.full)
         self._partial_cache.clear()
-        entry = Entry(key, ph, defined=True, row0=row0, col0=col0, zero=zero, params=params,
-                      param_values=param_values)
+        entry = Entry(
+            key, ph, defined=True, row0=row0, col0=col0, zero=zero, params=params, param_values=param_values
+        )
         self.entries[key] = entry
         self._note_layers(key)
         return entry
@@ -230,8 +284,8 @@ class Env:
         out = expr
         for p in reversed(self.order):
             full = self.full[p]
-            if isinstance(full, sp.Symbol) or full.is_Number:
-                continue
+            if isinstance(full, sp.Symbol) or full.is_Number or full == expr:
+                continue  # folding the whole value into its own name would say nothing
             if out.has(full):
                 out = out.xreplace({full: p})
         return out
@@ -257,8 +311,13 @@ class Options:
 class Evaluator:
     """Evaluates syntax trees in an ``Env`` with bound index letters."""
 
-    def __init__(self, env: Env, indices: dict[str, int] | None = None, options: Options | None = None,
-                 allow_unknown: bool = True) -> None:
+    def __init__(
+        self,
+        env: Env,
+        indices: dict[str, int] | None = None,
+        options: Options | None = None,
+        allow_unknown: bool = True,
+    ) -> None:
         self.env = env
         self.indices = dict(indices or {})
         self.options = options or Options()
@@ -447,13 +506,15 @@ class Evaluator:
             if atoms is not None:
                 for a in atoms:
                     if len(a) == 1 and a[0].kind == "WORD" and self.int_value(a[0].value) is None:
-                        raise MeaningError(
-                            f"the index {a[0].value} of {key} has no range (no sum binds it)"
-                        )
+                        raise MeaningError(f"the index {a[0].value} of {key} has no range (no sum binds it)")
         for s in name.sups:
             letters = [t.value for t in s if t.kind == "WORD" and len(t.value) == 1]
-            if letters and any(ch in INDEX_LETTERS and self.int_value(ch) is None for ch in letters) \
-                    and self.env.layer_values and self.env.strict:
+            if (
+                letters
+                and any(ch in INDEX_LETTERS and self.int_value(ch) is None for ch in letters)
+                and self.env.layer_values
+                and self.env.strict
+            ):
                 raise UnknownName(key)
         return self.unknown_name(key)
 
@@ -473,15 +534,22 @@ class Evaluator:
         if rank == 2 and len(atoms) == 1 and atoms[0][0].kind == "NUM" and len(atoms[0][0].value) == 2:
             t = atoms[0][0]
             atoms = [(Token("NUM", t.value[0], t.pos),), (Token("NUM", t.value[1], t.pos + 1),)]
+        if rank == 1 and len(atoms) == 1 and atoms[0][0].kind == "NUM" and len(atoms[0][0].value) == 2:
+            rows = value.shape[0] if is_matrix(value) else 1  # type: ignore[union-attr]
+            t = atoms[0][0]
+            if int(t.value) >= entry.row0 + rows:  # \theta_{21} of a column: row 2, column 1
+                atoms = [(Token("NUM", t.value[0], t.pos),), (Token("NUM", t.value[1], t.pos + 1),)]
         idx = []
         for a in atoms:
             v = self.int_tokens(self._swap_index(a))
             if v is None:
-                raise MeaningError(f"the index {tokens_text(a)} of {entry.key} has no value (no sum binds it)")
+                raise MeaningError(
+                    f"the index {tokens_text(a)} of {entry.key} has no value (no sum binds it)"
+                )
             idx.append(v)
+        if rank == 1 and len(idx) == 2 and idx[1] == entry.col0:
+            idx = idx[:1]  # a column vector's entry (i, 1)
         if len(idx) != rank:
-            if rank == 1 and len(idx) == 2 and is_matrix(value) is False:
-                pass
             raise MeaningError(
                 f"{entry.key} is {shape_text(value)}, so {entry.key}_{{{tokens_text(sub)}}} needs "
                 f"{rank} ind{'ex' if rank == 1 else 'ices'}"
@@ -551,10 +619,21 @@ class Evaluator:
             key = self.alias(make_key(self.name_base(node.base)) + "^{" + raw + "}")
             if node.base.sub is not None:
                 key = self.alias(
-                    make_key(self.name_base(node.base)) + "^{" + raw + "}_{" + self.sub_key(node.base.sub) + "}"
+                    make_key(self.name_base(node.base))
+                    + "^{"
+                    + raw
+                    + "}_{"
+                    + self.sub_key(node.base.sub)
+                    + "}"
                 )
             if key in self.env.entries:
                 return self.env.entries[key].value
+            # \Theta^{1} where only \Theta^{(1)} has a meaning: the notes dropped the parentheses
+            inner = tuple(t for t in node.raw if not (t.kind == "OP" and t.value in "{}"))
+            layered = Name(node.base.base, node.base.sub, (inner,), pos=node.base.pos)
+            plain, _k, _r = self.lookup(node.base)
+            if plain is None and self.lookup(layered)[0] is not None:
+                return self.name_value(layered)
         base = self.eval(node.base)
         exp = self.eval(node.exponent)
         if is_matrix(exp):
@@ -653,11 +732,15 @@ class Evaluator:
         if lo is None or hi is None:
             rng = index_range(node.body, var, self)
             if rng is None:
-                raise MeaningError(f"the range of the index {var} of the sum is unknown (write \\sum_{{{var}=1}}^{{K}})")
+                raise MeaningError(
+                    f"the range of the index {var} of the sum is unknown (write \\sum_{{{var}=1}}^{{K}})"
+                )
             lo = rng[0] if lo is None else lo
             hi = rng[1] if hi is None else hi
         if hi - lo > 400:
-            raise MeaningError(f"the sum over {var} has {hi - lo + 1} terms; too many to check on an instance")
+            raise MeaningError(
+                f"the sum over {var} has {hi - lo + 1} terms; too many to check on an instance"
+            )
         saved = self.indices.get(var)
         total: Value | None = None
         try:
@@ -699,8 +782,10 @@ class Evaluator:
         fname = self.function_of(func)
         if func.primes:
             if fname is None:
-                raise MeaningError(f"{self.name_base(func)}' is the derivative of a function, but "
-                                   f"{self.name_base(func)} is not declared as one (symbols: {{{func.base}: sigmoid}})")
+                raise MeaningError(
+                    f"{self.name_base(func)}' is the derivative of a function, but "
+                    f"{self.name_base(func)} is not declared as one (symbols: {{{func.base}: sigmoid}})"
+                )
             if len(node.args) != 1:
                 raise MeaningError("a derivative f'(x) takes one argument")
             return self.apply_derivative(fname, self.eval(node.args[0]), func.primes)
@@ -730,7 +815,7 @@ class Evaluator:
             raise MeaningError(f"{entry.key} takes {len(entry.params)} argument(s), not {len(node.args)}")
         mapping = {}
         same = True
-        for pkey, pval, arg in zip(entry.params, entry.param_values, node.args):
+        for pkey, pval, arg in zip(entry.params, entry.param_values, node.args, strict=False):
             if isinstance(arg, Name):
                 _e, akey, _r = self.lookup(arg)
                 if akey == pkey:
@@ -740,7 +825,7 @@ class Evaluator:
             if shape_of(v) != shape_of(pval):
                 raise ShapeError(f"{entry.key} expects {shape_text(pval)} for {pkey}, not {shape_text(v)}")
             if is_matrix(pval):
-                mapping.update(dict(zip(pval, v)))  # type: ignore[arg-type]
+                mapping.update(dict(zip(pval, v, strict=False)))  # type: ignore[arg-type]
             else:
                 mapping[pval] = v
         if same:
@@ -755,7 +840,9 @@ class Evaluator:
         t = sp.Dummy("t", real=True)
         f = apply_function(fname, [t])
         if is_matrix(f):
-            raise MeaningError(f"{fname}' of a vector is a Jacobian; write \\frac{{\\partial}}{{\\partial z}}")
+            raise MeaningError(
+                f"{fname}' of a vector is a Jacobian; write \\frac{{\\partial}}{{\\partial z}}"
+            )
         d = f
         for _ in range(order):
             d = sp.diff(d, t)
@@ -835,9 +922,19 @@ def _all_symbols(v: Value) -> bool:
 
 
 _SCALAR_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
-    "sigmoid": rules.sigmoid, "tanh": sp.tanh, "relu": rules.relu, "softplus": rules.softplus,
-    "exp": sp.exp, "log": sp.log, "identity": lambda x: x, "sqrt": sp.sqrt, "sin": sp.sin,
-    "cos": sp.cos, "sinh": sp.sinh, "cosh": sp.cosh, "step": rules.step,
+    "sigmoid": rules.sigmoid,
+    "tanh": sp.tanh,
+    "relu": rules.relu,
+    "softplus": rules.softplus,
+    "exp": sp.exp,
+    "log": sp.log,
+    "identity": lambda x: x,
+    "sqrt": sp.sqrt,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "step": rules.step,
 }
 
 
@@ -893,10 +990,14 @@ def _diff_with_rules(f: sp.Expr, x: sp.Symbol, rules_map: dict) -> sp.Expr:
     replaced = f
     back = {}
     for cls, rule in rules_map.items():
-        fake = type(f"wrong_{cls.__name__}", (sp.Function,), {
-            "nargs": 1,
-            "fdiff": (lambda rule_: lambda self, argindex=1: rule_(self))(rule),
-        })
+        fake = type(
+            f"wrong_{cls.__name__}",
+            (sp.Function,),
+            {
+                "nargs": 1,
+                "fdiff": (lambda rule_: lambda self, argindex=1: rule_(self))(rule),
+            },
+        )
         replaced = replaced.replace(cls, fake)
         back[fake] = cls
     out = sp.diff(replaced, x)
@@ -1010,12 +1111,13 @@ def free_index_letters(node: Node, ev: Evaluator | None = None) -> set[str]:
     return outside
 
 
-def enumerate_assignments(letters: list[str], ranges: dict[str, tuple[int, int]], limit: int = 400
-                          ) -> list[dict[str, int]]:
+def enumerate_assignments(
+    letters: list[str], ranges: dict[str, tuple[int, int]], limit: int = 400
+) -> list[dict[str, int]]:
     spans = [range(ranges[c][0], ranges[c][1] + 1) for c in letters]
     out = []
     for combo in itertools.product(*spans):
-        out.append(dict(zip(letters, combo)))
+        out.append(dict(zip(letters, combo, strict=False)))
         if len(out) >= limit:
             break
     return out

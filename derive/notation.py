@@ -26,26 +26,114 @@ from dataclasses import dataclass, field
 from .latex_lexer import LexError, Token, tokenize
 
 __all__ = [
-    "Abs", "BinOp", "Call", "Cases", "Chain", "Cond", "Deriv", "Index", "Matrix", "Name", "Neg",
-    "Node", "Norm", "Num", "ParseError", "Pow", "Sqrt", "Sum", "Transpose",
-    "parse_chain", "parse_condition", "parse_expression", "to_latex",
+    "Abs",
+    "BinOp",
+    "Call",
+    "Cases",
+    "Chain",
+    "Cond",
+    "Deriv",
+    "Index",
+    "Matrix",
+    "Name",
+    "Neg",
+    "Node",
+    "Norm",
+    "Num",
+    "ParseError",
+    "Pow",
+    "Sqrt",
+    "Sum",
+    "Transpose",
+    "parse_chain",
+    "parse_condition",
+    "parse_expression",
+    "to_latex",
 ]
 
 GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
-    "iota", "kappa", "varkappa", "lambda", "mu", "nu", "xi", "pi", "varpi", "rho", "varrho", "sigma",
-    "varsigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
-    "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell", "nabla",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "varkappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "varpi",
+    "rho",
+    "varrho",
+    "sigma",
+    "varsigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "ell",
+    "nabla",
 }
 FUNCTION_COMMANDS = {"exp", "log", "ln", "sqrt", "tanh", "sin", "cos", "max", "min", "sinh", "cosh"}
 ACCENTS = {"hat", "widehat", "bar", "overline", "tilde", "widetilde", "dot"}
-MUL_OPS = {"*": "star", "cdot": "cdot", "times": "times", "ast": "star", "odot": "odot",
-           "circ": "odot", ".*": "odot", "bullet": "cdot"}
-RELATIONS = {"<": "<", ">": ">", "leq": "<=", "le": "<=", "geq": ">=", "ge": ">=", "neq": "!=",
-             "ne": "!=", "=": "=", "leqslant": "<=", "geqslant": ">="}
+MUL_OPS = {
+    "*": "star",
+    "cdot": "cdot",
+    "times": "times",
+    "ast": "star",
+    "odot": "odot",
+    "circ": "odot",
+    ".*": "odot",
+    "bullet": "cdot",
+}
+RELATIONS = {
+    "<": "<",
+    ">": ">",
+    "leq": "<=",
+    "le": "<=",
+    "geq": ">=",
+    "ge": ">=",
+    "neq": "!=",
+    "ne": "!=",
+    "=": "=",
+    "leqslant": "<=",
+    "geqslant": ">=",
+}
 MATRIX_ENVS = {"bmatrix", "pmatrix", "matrix", "Bmatrix", "smallmatrix"}
-ALIGN_ENVS = {"align", "align*", "aligned", "split", "equation", "equation*", "gather", "gather*",
-              "eqnarray", "multline"}
+ALIGN_ENVS = {
+    "align",
+    "align*",
+    "aligned",
+    "split",
+    "equation",
+    "equation*",
+    "gather",
+    "gather*",
+    "eqnarray",
+    "multline",
+}
 
 
 class ParseError(ValueError):
@@ -223,7 +311,7 @@ def _prepare(tokens: list[Token]) -> list[Token]:
         elif t.kind == "OP" and t.value in ")]}":
             depth -= 1
         elif t.kind == "CMD" and t.value == "quad" and depth == 0:
-            rest = toks[i + 1:]
+            rest = toks[i + 1 :]
             if _is_label(rest):
                 toks = toks[:i]
                 break
@@ -281,8 +369,10 @@ def _strip_align(toks: list[Token]) -> list[Token]:
                     i = j
                     continue
                 env_stack.append(name) if t.value == "begin" else (env_stack.pop() if env_stack else None)
-        if env_stack and env_stack[-1] in ALIGN_ENVS and (
-            (t.kind == "OP" and t.value == "&") or (t.kind == "CMD" and t.value == "newline")
+        if (
+            env_stack
+            and env_stack[-1] in ALIGN_ENVS
+            and ((t.kind == "OP" and t.value == "&") or (t.kind == "CMD" and t.value == "newline"))
         ):
             i += 1
             continue
@@ -399,12 +489,14 @@ class _Parser:
             self.advance()
             starts.append(self.tok.pos)
             sides.append(self.expr())
-        if self.tok.kind == "CMD" and self.tok.value in RELATIONS or (
-            self.tok.kind == "OP" and self.tok.value in "<>"
+        if (
+            self.tok.kind == "CMD"
+            and self.tok.value in RELATIONS
+            or (self.tok.kind == "OP" and self.tok.value in "<>")
         ):
             raise self.error("'=' (only equations can be checked)")
         ends.append(self.tok.pos)
-        texts = [self.text[s:e].strip() for s, e in zip(starts, ends)]
+        texts = [self.text[s:e].strip() for s, e in zip(starts, ends, strict=False)]
         return Chain(sides, texts)
 
     def expr(self) -> Node:
@@ -436,10 +528,30 @@ class _Parser:
         if t.kind == "OP":
             return t.value in "([{|"
         if t.kind == "CMD":
-            return t.value not in MUL_OPS and t.value not in RELATIONS and t.value not in (
-                "newline", "end", "approx", "equiv", "pm", "mp", "quad", "to", "rightarrow",
-                "Rightarrow", "implies", "in", "mid", "rVert", "right", "land",
-            ) and not (t.value == "Vert" and self._closing_norm)
+            return (
+                t.value not in MUL_OPS
+                and t.value not in RELATIONS
+                and t.value
+                not in (
+                    "newline",
+                    "end",
+                    "approx",
+                    "equiv",
+                    "pm",
+                    "mp",
+                    "quad",
+                    "to",
+                    "rightarrow",
+                    "Rightarrow",
+                    "implies",
+                    "in",
+                    "mid",
+                    "rVert",
+                    "right",
+                    "land",
+                )
+                and not (t.value == "Vert" and self._closing_norm)
+            )
         return False
 
     _closing_norm = False
@@ -499,9 +611,12 @@ class _Parser:
         start = self.i
         if self.peek_op("{"):
             # ^{T}, ^{\top}: transpose
-            if (self.toks[self.i + 1].kind == "WORD" and self.toks[self.i + 1].value == "T"
-                    or self.toks[self.i + 1].kind == "CMD" and self.toks[self.i + 1].value in ("top", "intercal")) \
-                    and self.peek_op("}", 2):
+            if (
+                self.toks[self.i + 1].kind == "WORD"
+                and self.toks[self.i + 1].value == "T"
+                or self.toks[self.i + 1].kind == "CMD"
+                and self.toks[self.i + 1].value in ("top", "intercal")
+            ) and self.peek_op("}", 2):
                 self.i += 3
                 return Transpose(base, pos=pos)
             self.advance()
@@ -531,7 +646,7 @@ class _Parser:
             exp = Neg(self.primary(), pos=t.pos)
         else:
             raise self.error("a superscript")
-        raw = tuple(self.toks[start:self.i])
+        raw = tuple(self.toks[start : self.i])
         return Pow(base, exp, raw, pos=pos)
 
     def script_group(self) -> Script:
@@ -551,7 +666,7 @@ class _Parser:
                         break
                     depth -= 1
                 self.advance()
-            group = tuple(x for x in self.toks[start:self.i] if not (x.kind == "OP" and x.value in "{}_"))
+            group = tuple(x for x in self.toks[start : self.i] if not (x.kind == "OP" and x.value in "{}_"))
             self.advance()
             if not group:
                 raise self.error("a subscript", self.toks[self.i - 1])
@@ -585,7 +700,11 @@ class _Parser:
         while self.peek_op("'") or self.peek_cmd("prime"):
             self.advance()
             primes += 1
-        if self.peek_op("^") and self.toks[self.i + 1].kind == "CMD" and self.toks[self.i + 1].value == "prime":
+        if (
+            self.peek_op("^")
+            and self.toks[self.i + 1].kind == "CMD"
+            and self.toks[self.i + 1].value == "prime"
+        ):
             self.i += 2
             primes += 1
         if primes:
@@ -647,7 +766,7 @@ class _Parser:
                         break
                     depth -= 1
                 self.advance()
-            group = tuple(self.toks[start:self.i])
+            group = tuple(self.toks[start : self.i])
             if not group:
                 raise self.error("a layer inside the parentheses")
             groups.append(group)
@@ -737,7 +856,9 @@ class _Parser:
         if v in ACCENTS:
             self.advance()
             arg = self.accent_arg()
-            return self.name_scripts(Name(f"\\hat{{{arg}}}" if v in ("hat", "widehat") else f"\\{v}{{{arg}}}", pos=t.pos))
+            return self.name_scripts(
+                Name(f"\\hat{{{arg}}}" if v in ("hat", "widehat") else f"\\{v}{{{arg}}}", pos=t.pos)
+            )
         if v == "frac":
             return self.frac(t)
         if v == "partial":
@@ -761,7 +882,7 @@ class _Parser:
         if v in ("lvert",):
             return self.abs_value_cmd(t)
         if v in ("cdots", "dots", "ldots", "vdots", "ddots"):
-            raise ParseError("an ellipsis (\\%s) cannot be checked" % v, t.pos, self.text)
+            raise ParseError(f"an ellipsis (\\{v}) cannot be checked", t.pos, self.text)
         if v in ("infty",):
             raise ParseError("infinity cannot be checked", t.pos, self.text)
         if v == "mathrm" or v == "operatorname":
@@ -1144,8 +1265,16 @@ def to_latex(node: Node) -> str:
     if isinstance(node, Call):
         return f"{to_latex(node.func)}({', '.join(to_latex(a) for a in node.args)})"
     if isinstance(node, BinOp):
-        op = {"+": "+", "-": "-", "/": "/", "juxt": " ", "cdot": r"\cdot", "times": r"\times",
-              "star": "*", "odot": r"\odot"}[node.op]
+        op = {
+            "+": "+",
+            "-": "-",
+            "/": "/",
+            "juxt": " ",
+            "cdot": r"\cdot",
+            "times": r"\times",
+            "star": "*",
+            "odot": r"\odot",
+        }[node.op]
         if node.op == "/":
             return rf"\frac{{{to_latex(node.left)}}}{{{to_latex(node.right)}}}"
         return f"({to_latex(node.left)} {op} {to_latex(node.right)})"

@@ -24,7 +24,15 @@ import sympy as sp
 from .meaning import Value, is_matrix
 from .rules import textbook_form
 
-__all__ = ["Deadline", "Outcome", "deadline", "numeric_compare", "numeric_value", "prove_zero", "random_points"]
+__all__ = [
+    "Deadline",
+    "Outcome",
+    "deadline",
+    "numeric_compare",
+    "numeric_value",
+    "prove_zero",
+    "random_points",
+]
 
 DIGITS = 50
 REL_TOL = sp.Float("1e-30", DIGITS)
@@ -68,7 +76,16 @@ def random_points(symbols: list[sp.Symbol], count: int, seed: int) -> list[dict[
     """Points in three regions: (0.1, 0.9) where sigmoids, logs and targets live; (-1.5, 1.5) to
     meet the negative side of ReLU and step; (0.5, 2.5) away from 0 and 1."""
     rng = random.Random(seed)
-    regions = [(0.1, 0.9), (0.1, 0.9), (-1.5, 1.5), (0.1, 0.9), (0.5, 2.5), (-1.5, 1.5), (0.1, 0.9), (0.5, 2.5)]
+    regions = [
+        (0.1, 0.9),
+        (0.1, 0.9),
+        (-1.5, 1.5),
+        (0.1, 0.9),
+        (0.5, 2.5),
+        (-1.5, 1.5),
+        (0.1, 0.9),
+        (0.5, 2.5),
+    ]
     points = []
     for k in range(count):
         lo, hi = regions[k % len(regions)]
@@ -127,8 +144,9 @@ def _close(a: sp.Float, b: sp.Float, abs_tol: sp.Float | None) -> bool:
     return abs(a - b) <= REL_TOL * max(1, abs(a), abs(b))
 
 
-def numeric_compare(L: Value, R: Value, seed: int, count: int = 8, abs_tol: float | None = None,
-                    min_points: int = 3) -> Outcome:
+def numeric_compare(
+    L: Value, R: Value, seed: int, count: int = 8, abs_tol: float | None = None, min_points: int = 3
+) -> Outcome:
     """Compare at random points: ``fails`` with the first point that differs, ``holds`` (numeric)
     when all agree, ``undecided`` when too few points could be evaluated."""
     left = [_numeric_form(e) for e in _entries(L)]
@@ -143,7 +161,7 @@ def numeric_compare(L: Value, R: Value, seed: int, count: int = 8, abs_tol: floa
     for point in random_points(symbols, count * 2 if symbols else 1, seed):
         values = []
         ok = True
-        for a, b in zip(left, right):
+        for a, b in zip(left, right, strict=False):
             va, vb = numeric_value(a, point), numeric_value(b, point)
             if va is None or vb is None:
                 ok = False
@@ -154,13 +172,20 @@ def numeric_compare(L: Value, R: Value, seed: int, count: int = 8, abs_tol: floa
         valid += 1
         for k, (va, vb) in enumerate(values):
             if not _close(va, vb, tol):
-                return Outcome("fails", point=point, lhs=float(va), rhs=float(vb),
-                               entry=(k // ncols + 1, k % ncols + 1) if is_matrix(L) else None)
+                return Outcome(
+                    "fails",
+                    point=point,
+                    lhs=float(va),
+                    rhs=float(vb),
+                    entry=(k // ncols + 1, k % ncols + 1) if is_matrix(L) else None,
+                )
         if valid >= count:
             break
     if valid < min_points:
-        return Outcome("undecided", reason="the sides could not be evaluated at enough points "
-                                           "(undefined or complex values)")
+        return Outcome(
+            "undecided",
+            reason="the sides could not be evaluated at enough points (undefined or complex values)",
+        )
     return Outcome("holds", evidence="numeric")
 
 
@@ -224,7 +249,14 @@ def prove_zero(d: sp.Expr, budget: float = 6.0) -> bool | None:
                     return True
     except Deadline:
         return None
-    except (RecursionError, MemoryError, ValueError, TypeError, NotImplementedError, AttributeError,
-            ZeroDivisionError):
+    except (
+        RecursionError,
+        MemoryError,
+        ValueError,
+        TypeError,
+        NotImplementedError,
+        AttributeError,
+        ZeroDivisionError,
+    ):
         return None
     return None
