@@ -297,6 +297,11 @@ class _Lexer:
             self.space = True
         elif name == "bbox":
             self.skip_optional_bracket()
+            self.skip_space()
+            if self.i < len(self.src) and self.src[self.i] == "{":  # a frame: its braces go too
+                self.depth += 1
+                self.dropped_closers.append(self.depth)
+                self.i += 1
         elif name in _WRAPPERS:
             self.lex_wrapper(name, pos)
         elif name in ("underbrace", "overbrace"):

@@ -807,6 +807,8 @@ class _Parser:
                 self.advance()
                 node = self.expr()
                 self.expect_op("}", "'}'")
+                if isinstance(node, Name) and node.sub is None and not node.primes:
+                    return self.name_scripts(node)  # {\delta}_i^{(l)} is \delta_i^{(l)}
                 return node
             if t.value == "|":
                 return self.abs_value(t)
@@ -1257,8 +1259,8 @@ def to_latex(node: Node) -> str:
         s = node.base
         if node.base.startswith("\\") and not node.base.endswith("}"):
             s += " "
-        for sup in node.sups:
-            s = f"{s.rstrip()}^{{({script_text(sup)})}}"
+        if node.sups:
+            s = s.rstrip() + "^{" + "".join(f"({script_text(sup)})" for sup in node.sups) + "}"
         if node.sub is not None:
             s = f"{s.rstrip()}_{{{script_text(node.sub)}}}"
         return s + "'" * node.primes
@@ -1277,6 +1279,8 @@ def to_latex(node: Node) -> str:
         }[node.op]
         if node.op == "/":
             return rf"\frac{{{to_latex(node.left)}}}{{{to_latex(node.right)}}}"
+        if node.op == "juxt":  # braces keep `y (x)` a product, not the call y(x)
+            return f"({{{to_latex(node.left)}}} {{{to_latex(node.right)}}})"
         return f"({to_latex(node.left)} {op} {to_latex(node.right)})"
     if isinstance(node, Neg):
         return f"(-{to_latex(node.operand)})"
