@@ -44,7 +44,7 @@ from .meaning import (
 )
 from .notation import Name, Neg, Node, Num, ParseError, parse_chain, parse_condition
 from .proof import Deadline, Outcome, deadline, numeric_compare, prove_zero
-from .rules import textbook_form
+from .rules import relu, sigmoid, softplus, step, textbook_form
 
 __all__ = ["CLAIM_TIME_LIMIT", "add_parser", "check_claim", "check_file", "latex_of", "main"]
 
@@ -65,6 +65,12 @@ class _NotesPrinter(LatexPrinter):
         if name in ("lambda",):
             return r"\lambda"
         return name
+
+    def _print_Pow(self, expr: sp.Pow, **kwargs: Any) -> str:
+        # The registry's functions print themselves without a power slot: σ(x)^2 -> \left(σ(x)\right)^{2}
+        if isinstance(expr.base, (sigmoid, relu, softplus, step)) and expr.exp.is_Integer and expr.exp > 0:
+            return r"\left(%s\right)^{%s}" % (self._print(expr.base), self._print(expr.exp))
+        return super()._print_Pow(expr, **kwargs)
 
     _print_DefSymbol = _print_Symbol
     _print_Dummy = _print_Symbol

@@ -156,6 +156,8 @@ class _Loader:
                     f"m = {m} examples is too many to write out (at most {MAX_EXAMPLES})",
                     sections["sizes"][1] if "sizes" in sections else sections["network"][0],
                 )
+            if spec.l2 is not None and isinstance(spec.l2, sp.Symbol):
+                env.entries[spec.l2.name] = Entry(spec.l2.name, spec.l2)
             try:
                 build_preset(env, spec, m)
             except PresetError as err:

@@ -169,6 +169,12 @@ def _sign_or_factor(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | None:
     names = {v: k for k, v in env.sizes.items() if k in ("m", "n", "N")}
     sign = "the negative of " if c < 0 else ""
     a = abs(c)
+    if a.is_Rational and a.q in names and a.p == 1:
+        extra = f" (= 1/{a.q})" + (" and the sign" if sign else "")
+        return f"factor 1/{names[a.q]}: the right side misses the factor 1/{names[a.q]}{extra}"
+    if a.is_Integer and int(a) in names:
+        extra = f" (= 1/{int(a)})" + (" and the wrong sign" if sign else "")
+        return f"factor 1/{names[int(a)]}: the right side has an extra factor 1/{names[int(a)]}{extra}"
     if a == 2:
         return f"factor 2: the true value is {sign}twice the right side (a missing factor 2)"
     if a == sp.Rational(1, 2):

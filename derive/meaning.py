@@ -472,6 +472,8 @@ class Evaluator:
         base = self.name_base(name)
         if name.primes:
             raise MeaningError(f"{base}' needs an argument, as in {base}'(z)")
+        if not name.sups and name.sub is None and name.base in self.indices:
+            return sp.Integer(self.indices[name.base])  # a bound index used as a number
         entry, key, rest = self.lookup(name)
         if entry is not None:
             if entry.broken:
@@ -634,6 +636,10 @@ class Evaluator:
             plain, _k, _r = self.lookup(node.base)
             if plain is None and self.lookup(layered)[0] is not None:
                 return self.name_value(layered)
+        if self.product_call(node.base):  # a (x)^2 is a times (x)^2
+            call = node.base
+            inner = Pow(call.args[0], node.exponent, pos=node.pos)  # type: ignore[attr-defined]
+            return multiply(self.eval(call.func), self.eval(inner), None)  # type: ignore[attr-defined]
         base = self.eval(node.base)
         exp = self.eval(node.exponent)
         if is_matrix(exp):
@@ -642,7 +648,26 @@ class Evaluator:
             return _collapse(base.applyfunc(lambda x: x**exp))  # type: ignore[union-attr]
         return base**exp
 
+    def product_call(self, node: Node) -> bool:
+        """True for ``a (x)`` parsed as a call but meaning a product (a is not a function)."""
+        if not isinstance(node, Call) or node.func.primes or len(node.args) != 1:
+            return False
+        if self.function_of(node.func) is not None:
+            return False
+        entry, _key, rest = self.lookup(node.func)
+        if entry is not None and rest is None:
+            if entry.params:
+                return False
+            if all(isinstance(a, Name) and self._is_parameter_name(a) for a in node.args):
+                return False
+        return True
+
     def eval_Transpose(self, node: Transpose) -> Value:
+        if self.product_call(node.operand):  # a (x)^T is a times (x)^T
+            call = node.operand
+            arg = self.eval(call.args[0])  # type: ignore[attr-defined]
+            arg_t = _collapse(arg.T) if is_matrix(arg) else arg  # type: ignore[union-attr]
+            return multiply(self.eval(call.func), arg_t, None)  # type: ignore[attr-defined]
         v = self.eval(node.operand)
         return _collapse(v.T) if is_matrix(v) else v  # type: ignore[union-attr]
 

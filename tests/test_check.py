@@ -1,0 +1,342 @@
+"""derive check: verdicts, diagnoses, undecided claims, unusable files, output formats."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from derive import check
+from derive.check import check_file, latex_of
+from derive.claims import load_claims, load_claims_text
+from derive.errors import InputError
+from derive.rules import sigmoid
+
+THREEB1B = """
+symbols: {'\\sigma': sigmoid}
+definitions:
+  - 'z^{(L)} = w^{(L)} a^{(L-1)} + b^{(L)}'
+  - 'a^{(L)} = \\sigma(z^{(L)})'
+  - 'C_0 = (a^{(L)} - y)^2'
+"""
+
+
+def claims_file(header: str, *claims: str | tuple[str, str]) -> str:
+    """A claims file: ``header`` YAML, then one claim per LaTeX string (or (latex, when))."""
+    lines = [textwrap.dedent(header).strip(), "claims:"]
+    for k, c in enumerate(claims):
+        latex, when = (c, None) if isinstance(c, str) else c
+        lines.append(f"  - id: c{k}")
+        quoted = latex.replace("'", "''")
+        lines.append(f"    latex: '{quoted}'")
+        if when:
+            lines.append(f"    when: '{when}'")
+    return "\n".join(lines) + "\n"
+
+
+def run(header: str, *claims: str | tuple[str, str]):
+    cf = load_claims_text(claims_file(header, *claims), "t.yaml")
+    return check_file(cf, isolate=False)
+
+
+def one(header: str, claim: str):
+    (result,) = run(header, claim)
+    return result
+
+
+# ---- verdicts --------------------------------------------------------------------------------
+
+
+def test_holds_symbolic_and_chain_link_by_link():
+    r = one(THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y) = 2 a^{(L)}(1 - a^{(L)})(a^{(L)} - y)")
+    assert r.verdict == "holds" and r.evidence == "symbolic"
+    assert [s["verdict"] for s in r.steps] == ["holds", "holds"]
+
+
+def test_sigmoid_identity_chain_without_definitions():
+    r = one("symbols: {'\\sigma': sigmoid}",
+            r"\frac{d}{dx}\sigma(x) = \frac{e^{-x}}{(1+e^{-x})^2} = \sigma(x)(1-\sigma(x))")
+    assert r.verdict == "holds"
+
+
+def test_fails_with_counterexample_and_expected():
+    r = one(THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = \sigma'(z^{(L)}) (a^{(L)} - y)")
+    assert r.verdict == "fails"
+    assert r.counterexample and {"point", "lhs", "rhs"} <= set(r.counterexample)
+    assert r.counterexample["lhs"] != r.counterexample["rhs"]
+    assert r.expected and "a^{(L)}" in r.expected
+
+
+def test_failing_link_is_reported():
+    r = one(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 2(a^{(L)} - y) = 3(a^{(L)} - y)")
+    assert r.verdict == "fails"
+    assert [s["verdict"] for s in r.steps] == ["holds", "fails"]
+
+
+def test_decimals_hold_within_half_a_unit():
+    header = """
+    definitions:
+      - 'i_1 = 0.05'
+      - 'o = \\frac{1}{1 + e^{-i_1}}'
+    """
+    ok, bad = run(header, "o = 0.5125", "o = 0.5135")
+    assert ok.verdict == "holds"
+    assert bad.verdict == "fails"
+
+
+def test_free_indices_and_when():
+    header = """
+    symbols: {x: 'vector[3]'}
+    definitions:
+      - '\\sigma_i = \\frac{e^{x_i}}{\\sum_{k=1}^{3} e^{x_k}}'
+    """
+    good, off_diag, wrong = run(
+        header,
+        r"\frac{\partial \sigma_i}{\partial x_j} = \sigma_i (\delta_{ij} - \sigma_j)",
+        (r"\frac{\partial \sigma_i}{\partial x_j} = -\sigma_i \sigma_j", r"i \neq j"),
+        r"\frac{\partial \sigma_i}{\partial x_j} = -\sigma_i \sigma_j",
+    )
+    assert good.verdict == "holds"
+    assert off_diag.verdict == "holds"
+    assert wrong.verdict == "fails"
+    assert wrong.counterexample["point"]["i"] == wrong.counterexample["point"]["j"]
+
+
+def test_softmax_vector_jacobian():
+    header = "symbols: {z: 'vector[3]'}\ndefinitions:\n  - 's = softmax(z)'"
+    r = one(header, r"\frac{\partial s_i}{\partial z_j} = s_i (\delta_{ij} - s_j)")
+    assert r.verdict == "holds"
+
+
+# ---- diagnosis classes --------------------------------------------------------------------------
+
+PRESET_3B1B_1 = "network: {notation: 3b1b, layers: [1, 1, 1], hidden: sigmoid, output: sigmoid, loss: sq}"
+PRESET_3B1B_2 = "network: {notation: 3b1b, layers: [2, 2, 2], hidden: sigmoid, output: sigmoid, loss: sq}"
+MATRICES = "symbols: {A: 'matrix[2, 2]', B: 'matrix[2, 2]'}\ndefinitions:\n  - 'P = A B'"
+NG = """
+symbols: {g: sigmoid}
+sizes: {m: 2}
+network: {notation: ng, layers: [2, 2, 1], hidden: sigmoid, output: sigmoid, loss: bce, l2: '\\lambda'}
+"""
+
+DIAGNOSES = [
+    ("sign", THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = -2 \sigma'(z^{(L)}) (a^{(L)} - y)", "sign"),
+    ("factor 2", THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = a^{(L)} - y", "factor 2"),
+    ("half", THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 4(a^{(L)} - y)", "factor 2"),
+    ("1/m", NG, r"D^{(1)}_{1,0} = \Delta^{(1)}_{1,0}", "1/m"),
+    ("transpose", PRESET_3B1B_2,
+     r"\frac{\partial C_0}{\partial w^{(2)}} = a^{(1)} (\frac{\partial C_0}{\partial z^{(2)}})^T", "transpose"),
+    ("product kind", MATRICES, r"P = A \odot B", "elementwise vs matrix"),
+    ("missing sigma'", THREEB1B, r"\frac{\partial C_0}{\partial z^{(L)}} = 2 (a^{(L)} - y)", "missing derivative factor"),
+    ("swapped operands", MATRICES, r"P = B A", "swapped operands"),
+    ("swapped indices", PRESET_3B1B_2, r"\frac{\partial z^{(2)}_j}{\partial w^{(2)}_{jk}} = a^{(1)}_j", "swapped indices"),
+    ("layer off by one", PRESET_3B1B_1,
+     r"\frac{\partial C_0}{\partial w^{(2)}} = 2 a^{(2)} \sigma'(z^{(2)}) (a^{(2)} - y)", "layer off by one"),
+    ("w and b swapped", PRESET_3B1B_1,
+     r"\frac{\partial C_0}{\partial b^{(2)}} = 2 a^{(1)} \sigma'(z^{(2)}) (a^{(2)} - y)", "w^{(2)}"),
+    ("regularized bias", NG,
+     r"D^{(1)}_{1,0} = \frac{1}{m}(\Delta^{(1)}_{1,0} + \lambda \Theta^{(1)}_{1,0})", "regularized bias"),
+    ("missing regularization", NG, r"D^{(1)}_{1,1} = \frac{1}{m}\Delta^{(1)}_{1,1}", "regulariz"),
+    ("wrong loss derivative", PRESET_3B1B_1,
+     r"\frac{\partial C_0}{\partial a^{(2)}} = \frac{a^{(2)} - y}{a^{(2)}(1 - a^{(2)})}", "wrong loss derivative"),
+    ("wrong activation derivative", THREEB1B.replace("sigmoid", "tanh").replace("\\sigma(", "\\tanh("),
+     r"\frac{\partial C_0}{\partial b^{(L)}} = 2(a^{(L)} - y) a^{(L)}(1 - a^{(L)})", "activation derivative"),
+    ("wrong unit", "network: {notation: mazur, layers: [2, 2, 2]}",
+     r"\frac{\partial E_{total}}{\partial w_5} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1}) out_{h2}", "wrong unit"),
+    ("extra factor", THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = 2 y \sigma'(z^{(L)}) (a^{(L)} - y)",
+     "factor y"),
+    ("shape mismatch", PRESET_3B1B_2,
+     r"\frac{\partial C_0}{\partial w^{(2)}} = \frac{\partial C_0}{\partial z^{(2)}} \odot a^{(1)}", "shape mismatch"),
+]
+
+
+@pytest.mark.parametrize("label, header, claim, words", DIAGNOSES, ids=[d[0] for d in DIAGNOSES])
+def test_diagnosis(label, header, claim, words):
+    r = one(header, claim)
+    assert r.verdict == "fails", (label, r.reason)
+    assert r.diagnosis and words in r.diagnosis, (label, r.diagnosis)
+
+
+# ---- undecided ------------------------------------------------------------------------------------
+
+
+def test_unknown_symbol_is_undecided():
+    r = one(THREEB1B, r"\frac{\partial C_0}{\partial w^{(L)}} = 2 q (a^{(L)} - y)")
+    assert r.verdict == "undecided" and "q" in r.reason
+
+
+def test_shape_mismatch_in_a_definition_is_undecided():
+    header = "symbols: {A: 'matrix[2, 3]', v: 'vector[2]'}\ndefinitions:\n  - 'u = A v'"
+    r = one(header, "u = A v")
+    assert r.verdict == "undecided" and "definition of u" in r.reason
+
+
+def test_unparseable_claim_is_undecided_never_a_crash():
+    for bad in (r"\frac{a}{", r"a = \foo b", "a < b", r"\frac{\partial}{\partial}"):
+        r = one(THREEB1B, bad)
+        assert r.verdict == "undecided", bad
+        assert r.reason
+
+
+def test_a_claim_without_equals_is_undecided():
+    assert one(THREEB1B, "C_0").verdict == "undecided"
+
+
+def test_index_without_range_is_undecided():
+    assert one(THREEB1B, "w_i = w_i").verdict == "undecided"
+
+
+def test_time_limit_makes_a_claim_undecided():
+    cf = load_claims_text(claims_file("symbols: {x: 'vector[3]'}", "x_1 = x_1"), "t.yaml")
+    results = check_file(cf, time_limit=1e-6)
+    assert results[0].verdict in ("undecided", "holds")
+
+
+# ---- unusable files: exit 2, one line ------------------------------------------------------------
+
+
+def _args(path, **kw) -> argparse.Namespace:
+    return argparse.Namespace(file=str(path), json=kw.get("json", False), report=kw.get("report"),
+                              time_limit=30.0)
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("", "empty"),
+        (b"\x00\x01\x02", "not a text file"),
+        ("claims: [a\n  b: c", "not valid YAML"),
+        ("foo: 1\nclaims: []", "unknown key"),
+        ("network: {notation: ng, layers: [2, 0]}\nclaims: []", "impossible"),
+        ("network: {notation: ng, layers: [2, 2], hidden: sigmod}\nclaims: []", "unknown function"),
+        ("symbols: {'\\sigma': sigmod}\nclaims: []", "unknown function"),
+        ("definitions:\n  - 'a = \\frac{1}{'\nclaims: []", "does not parse"),
+        ("sizes: {K: -1}\nclaims: []", "impossible"),
+        ("title: x", "claims"),
+    ],
+)
+def test_unusable_files_exit_2_with_one_line(tmp_path, capsys, content, words):
+    path = tmp_path / "bad.yaml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    assert check.main(_args(path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and words in err and "bad.yaml" in err
+
+
+def test_line_numbers_in_messages(tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text("definitions:\n  - 'a = 1'\n  - 'b = (('\nclaims: []\n")
+    with pytest.raises(InputError) as info:
+        load_claims(path)
+    assert str(info.value).startswith(f"{path}:3:")
+
+
+def test_missing_and_directory(tmp_path, capsys):
+    assert check.main(_args(tmp_path / "nope.yaml")) == 2
+    assert check.main(_args(tmp_path)) == 2
+
+
+# ---- output -------------------------------------------------------------------------------------------
+
+
+def test_json_output_matches_the_contract(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(claims_file(THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y)",
+                                r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) a^{(L)}"))
+    status = check.main(_args(path, json=True))
+    assert status == 1
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"file", "claims", "summary"}
+    assert data["summary"] == {"holds": 1, "fails": 1, "undecided": 0}
+    for c in data["claims"]:
+        assert set(c) == {"id", "verdict", "evidence", "steps", "expected", "counterexample", "diagnosis", "reason"}
+        for s in c["steps"]:
+            assert set(s) == {"lhs", "rhs", "verdict"}
+
+
+def test_terminal_output_and_exit_zero(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(claims_file(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 2(a^{(L)} - y)"))
+    assert check.main(_args(path)) == 0
+    out = capsys.readouterr().out
+    assert "holds" in out and "\033[" not in out  # no colour when not a tty
+
+
+def test_reports_are_written_and_user_latex_is_inert(tmp_path):
+    path = tmp_path / "c.yaml"
+    evil = r"\input{/etc/passwd} \write18{rm -rf /} x = \catcode 1"
+    path.write_text(claims_file(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = (a^{(L)} - y)")
+                    + f"  - id: evil\n    latex: '{evil}'\n")
+    html, tex = tmp_path / "r.html", tmp_path / "r.tex"
+    assert check.main(_args(path, report=str(html))) == 1
+    assert check.main(_args(path, report=str(tex))) == 1
+    page = html.read_text()
+    assert "<math" in page and "<script" not in page
+    body = tex.read_text()
+    assert r"\input{" not in body and r"\write18{" not in body and r"\catcode 1" not in body
+    assert r"\textbackslash{}input" in body
+
+
+def test_latex_of_uses_the_notes_names():
+    a = sp.Symbol("a^{(L)}")
+    assert latex_of(a * (1 - a)) in (r"a^{(L)} \left(1 - a^{(L)}\right)", r"\left(1 - a^{(L)}\right) a^{(L)}")
+    assert "sigma" in latex_of(sigmoid(sp.Symbol("z")))
+
+
+# ---- property: correct formulas hold, one mutation fails --------------------------------------------
+
+_FUNCS = [("\\sigma", sigmoid), ("\\tanh", sp.tanh), ("\\exp", sp.exp)]
+
+
+@st.composite
+def formulas(draw):
+    """A random scalar function of x (nested registry functions, powers, constant factors)."""
+    x = sp.Symbol("x", real=True)
+    expr = x
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["func", "pow", "scale", "shift"]))
+        if kind == "func":
+            expr = draw(st.sampled_from(_FUNCS))[1](expr)
+        elif kind == "pow":
+            expr = expr ** draw(st.integers(2, 3))
+        elif kind == "scale":
+            expr = draw(st.integers(2, 5)) * expr
+        else:
+            expr = expr + draw(st.integers(1, 4))
+    return expr
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formulas(), st.sampled_from(["sign", "factor"]))
+def test_property_correct_holds_and_mutation_fails(expr, mutation):
+    x = sp.Symbol("x", real=True)
+    derivative = sp.diff(expr, x)
+    lhs = r"\frac{d}{dx}\left(" + latex_of(expr) + r"\right)"
+    mutated = -derivative if mutation == "sign" else 2 * derivative
+    header = "symbols: {'\\sigma': sigmoid}"
+    good, bad = run(header, f"{lhs} = {latex_of(derivative)}", f"{lhs} = {latex_of(mutated)}")
+    assert good.verdict == "holds", (lhs, good.reason)
+    assert bad.verdict == "fails", (lhs, bad.reason)
+    assert bad.diagnosis and ("sign" in bad.diagnosis or "factor" in bad.diagnosis)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
+def test_property_matrix_transpose(r, k, c):
+    header = f"symbols: {{A: 'matrix[{r}, {k}]', B: 'matrix[{k}, {c}]'}}"
+    good, bad = run(header, "(A B)^T = B^T A^T", "(A B)^T = (B^T A^T)^T")
+    assert good.verdict == "holds"
+    if r == c and r > 1:
+        assert bad.verdict == "fails" and "transpose" in bad.diagnosis
+    else:
+        assert bad.verdict in ("fails", "holds")  # 1x1 is its own transpose; other shapes mismatch
+        if (r, c) != (1, 1):
+            assert bad.verdict == "fails"
