@@ -144,7 +144,7 @@ class ArrayPrinter(NumPyPrinter):
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         if fqn.startswith("numpy."):
-            fqn = "xp." + fqn[len("numpy."):]
+            fqn = "xp." + fqn[len("numpy.") :]
         return super()._module_format(fqn, register)
 
     def _reduction(self, func: str, arg: sp.Expr, axis: str, keepdims: bool = False) -> str:
@@ -176,8 +176,10 @@ class ArrayPrinter(NumPyPrinter):
         if positive and positive[0] is not terms[0]:
             terms.remove(positive[0])
             terms.insert(0, positive[0])
-        out = self.parenthesize(terms[0], 40) if not _is_negated(terms[0]) else "-" + self.parenthesize(
-            -terms[0], 50
+        out = (
+            self.parenthesize(terms[0], 40)
+            if not _is_negated(terms[0])
+            else "-" + self.parenthesize(-terms[0], 50)
         )
         for term in terms[1:]:
             if _is_negated(term):
@@ -461,8 +463,10 @@ def generate_source(net: Network) -> GeneratedSource:
     fn.raw(f"{unpack} = params")
     fn.raw("inv_m = 1.0 / X.shape[0]")
     forward_lines(fn, L)
-    fn.comment(f"output and cost ({net.loss}{', logits form' if net.loss_rule.logits_form else ''}), "
-               f"delta = dJ/dZ{L}")
+    fn.comment(
+        f"output and cost ({net.loss}{', logits form' if net.loss_rule.logits_form else ''}), "
+        f"delta = dJ/dZ{L}"
+    )
     for target, expr in pre:
         fn.assign(target, expr)
     cost = lay.inv_m * data_total

@@ -1,0 +1,216 @@
+"""Time derive's generated engine against hand-written NumPy and PyTorch eager, on one thread.
+
+    python benchmarks/bench_engine.py            # full run, markdown table on stdout
+    python benchmarks/bench_engine.py --quick    # fewer repetitions, for a smoke test
+
+Every implementation computes the same thing (cost and gradient of a sigmoid network with a
+softmax/cross-entropy output) on the same arrays, in the same process. Repetitions are
+interleaved (derive, hand, torch, derive, …) so drifts in clock speed hit all alike; the table
+shows medians. "GEMM share" is the time of the matrix products alone (same shapes and
+transposes) over derive's time: what no elementwise trick can remove.
+
+Threads: OMP/OPENBLAS/MKL_NUM_THREADS are set to 1 before NumPy is imported (and threadpoolctl
+pins BLAS when installed); PyTorch gets ``torch.set_num_threads(1)``. OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE are left as the environment has them; the BLAS kernel in use is printed.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before NumPy loads its BLAS: one thread for everyone
+
+import argparse  # noqa: E402
+import functools  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hand_numpy  # noqa: E402
+
+from derive import Network  # noqa: E402
+
+SHAPES = [
+    ("tiny", [2, 4, 2], 4),
+    ("small", [64, 32, 10], 32),
+    ("medium", [784, 128, 10], 256),
+    ("large", [784, 1024, 1024, 10], 512),
+]
+
+
+def _blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        return "BLAS: threadpoolctl not installed (threads pinned by environment variables)"
+    threadpool_limits(1)
+    parts = [
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}, "
+        f"{i.get('num_threads')} thread(s)"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return "BLAS: " + "; ".join(parts)
+
+
+def _problem(sizes: list[int], m: int, dtype: type, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    params = [
+        (
+            (rng.standard_normal((o, i)) / np.sqrt(i)).astype(dtype),
+            (0.1 * rng.standard_normal(o)).astype(dtype),
+        )
+        for i, o in zip(sizes, sizes[1:], strict=False)
+    ]
+    X = rng.standard_normal((m, sizes[0])).astype(dtype)
+    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], m)]
+    return params, X, Y
+
+
+def _gemms(params, X: np.ndarray) -> Callable[[], None]:
+    """The matrix products of one backprop pass, alone, with the engine's shapes and transposes."""
+    m = X.shape[0]
+    acts = [X] + [np.ones((m, W.shape[0]), dtype=X.dtype) for W, _ in params]
+    deltas = [np.ones((m, W.shape[0]), dtype=X.dtype) for W, _ in params]
+
+    def run() -> None:
+        for l, (W, _) in enumerate(params):
+            acts[l] @ W.T
+        for l in range(len(params) - 1, -1, -1):
+            deltas[l].T @ acts[l]
+            if l > 0:
+                deltas[l] @ params[l][0]
+
+    return run
+
+
+def _torch_impl(params, X, Y):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    tp = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
+    tX, tY = torch.tensor(X), torch.tensor(Y)
+    flat = [t for pair in tp for t in pair]
+
+    def run():
+        for t in flat:
+            t.grad = None
+        a = tX
+        for W, b in tp[:-1]:
+            a = torch.sigmoid(torch.addmm(b, a, W.T))
+        W, b = tp[-1]
+        z = torch.addmm(b, a, W.T)
+        loss = -(tY * torch.log_softmax(z, dim=1)).sum() / tX.shape[0]
+        loss.backward()
+        return loss
+
+    return run
+
+
+def _calls_per_sample(fn: Callable[[], object], budget: float) -> int:
+    n, elapsed = 1, 0.0
+    while True:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget or n >= 1 << 20:
+            return max(1, int(n * budget / max(elapsed, 1e-9)))
+        n *= 4
+
+
+def _bench(impls: dict[str, Callable[[], object]], reps: int, budget: float) -> dict[str, float]:
+    counts = {k: _calls_per_sample(f, budget) for k, f in impls.items()}
+    samples: dict[str, list[float]] = {k: [] for k in impls}
+    for _ in range(reps):
+        for k, f in impls.items():  # interleaved: each round times every implementation
+            n = counts[k]
+            start = time.perf_counter()
+            for _ in range(n):
+                f()
+            samples[k].append((time.perf_counter() - start) / n)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def _check_same_results(engine, params, X, Y) -> None:
+    J, grads = engine.loss_and_grad(params, X, Y)
+    J_ref, grads_ref = hand_numpy.loss_and_grad(params, X, Y)
+    tol = 1e-4 if X.dtype == np.float32 else 1e-10
+    assert abs(J - J_ref) <= tol * abs(J_ref), (J, J_ref)
+    for pair, ref in zip(grads, grads_ref, strict=True):
+        for g, r in zip(pair, ref, strict=True):
+            assert g.dtype == X.dtype and np.max(np.abs(g - r)) <= tol * max(np.max(np.abs(r)), 1e-30)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
+    parser.add_argument(
+        "--reps", type=int, default=None, help="interleaved repetitions (default 15, quick 3)"
+    )
+    parser.add_argument("--only", default=None, help="comma-separated shape names (tiny,small,medium,large)")
+    args = parser.parse_args(argv)
+    reps = args.reps or (3 if args.quick else 15)
+    budget = 0.02 if args.quick else 0.1
+
+    print(_blas_info())
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            print(
+                f"note: {var}={os.environ[var]} is set by the environment (kept; it can slow a current "
+                "NumPy's BLAS, for every implementation alike)"
+            )
+    print(f"numpy {np.__version__}; {reps} interleaved repetitions, median per call\n")
+
+    rows = []
+    header = "| shape | dtype | derive | hand NumPy | PyTorch eager | derive/hand | torch/hand | GEMM share |"
+    print(header)
+    print("|" + "---|" * 8)
+    only = set(args.only.split(",")) if args.only else None
+    for name, sizes, m in SHAPES:
+        if only and name not in only:
+            continue
+        net = Network(sizes, hidden="sigmoid", output="softmax", loss="cce")
+        engine = net.compile()
+        for dtype in (np.float64, np.float32):
+            params, X, Y = _problem(sizes, m, dtype)
+            _check_same_results(engine, params, X, Y)
+            impls: dict[str, Callable[[], object]] = {
+                # partial: the same (small) calling cost for both
+                "derive": functools.partial(engine.loss_and_grad, params, X, Y),
+                "hand": functools.partial(hand_numpy.loss_and_grad, params, X, Y),
+            }
+            torch_run = _torch_impl(params, X, Y)
+            if torch_run is not None:
+                impls["torch"] = torch_run
+            impls["gemm"] = _gemms(params, X)
+            t = _bench(impls, reps, budget)
+            torch_t = t.get("torch")
+            torch_ratio = f"{torch_t / t['hand']:.2f}" if torch_t else "n/a"
+            row = (
+                f"| {name} {'-'.join(map(str, sizes))} b{m} | {np.dtype(dtype).name} | "
+                f"{_fmt(t['derive'])} | {_fmt(t['hand'])} | {_fmt(torch_t) if torch_t else 'n/a'} | "
+                f"{t['derive'] / t['hand']:.2f} | "
+                f"{torch_ratio} | {min(t['gemm'] / t['derive'], 1.0):.0%} |"
+            )
+            rows.append((name, t["derive"] / t["hand"]))
+            print(row, flush=True)
+    worst = max(r for _, r in rows)
+    print(f"\nworst derive/hand ratio: {worst:.2f} (required <= 1.00)")
+    return 0 if worst <= 1.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
