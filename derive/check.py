@@ -179,17 +179,12 @@ def _layer_letters(nodes: list[Node]) -> set[str]:
     return out
 
 
-def _ranges(
-    env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
-) -> tuple[dict[str, tuple[int, int]], str | None]:
-    ev = Evaluator(env)
+def _index_ranges(env: Env, sides: list[Node], letters: set[str], fixed: dict[str, int]
+                  ) -> tuple[dict[str, tuple[int, int]], str | None]:
+    """The range of each subscript index from the shapes it indexes (layer letters fixed)."""
+    ev = Evaluator(env, fixed)
     ranges: dict[str, tuple[int, int]] = {}
     for c in sorted(letters):
-        if c in layer_letters:
-            if not env.layer_values:
-                return {}, f"the layer index {c} has no range (no layers are numbered)"
-            ranges[c] = (min(env.layer_values) - 1, max(env.layer_values) + 1)
-            continue
         found = [index_range(s, c, ev) for s in sides]
         found = [r for r in found if r is not None]
         if not found:
@@ -200,6 +195,33 @@ def _ranges(
             return {}, f"the index {c} ranges over sizes that do not agree"
         ranges[c] = (lo, hi)
     return ranges, None
+
+
+def _assignments(env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
+                 ) -> tuple[list[dict[str, int]], str | None]:
+    """Every value of the free indices: a free layer letter at every layer of the notes, the
+    subscript indices over the sizes they index at that layer."""
+    if layer_letters and not env.layer_values:
+        return [], f"the layer index {min(layer_letters)} has no range (no layers are numbered)"
+    layers = sorted(layer_letters)
+    if layers:
+        lo, hi = min(env.layer_values) - 1, max(env.layer_values) + 1
+        layer_assigns = enumerate_assignments(layers, {c: (lo, hi) for c in layers})
+    else:
+        layer_assigns = [{}]
+    others = letters - layer_letters
+    out: list[dict[str, int]] = []
+    problem = None
+    for la in layer_assigns:
+        ranges, problem_here = _index_ranges(env, sides, others, la)
+        if problem_here:
+            problem = problem or problem_here
+            continue
+        combos = enumerate_assignments(sorted(others), ranges, limit=4000) if others else [{}]
+        out.extend({**la, **combo} for combo in combos)
+    if not out:
+        return [], problem or "no index value applies"
+    return out, None
 
 
 def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMIT) -> ClaimResult:
@@ -237,13 +259,11 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
                     if isinstance(n, Name) and n.base in INDEX_LETTERS and ev0.int_value(n.base) is None
                 }
     layer_letters = _layer_letters(chain.sides) & letters
-    ranges, problem = _ranges(env, chain.sides, letters, layer_letters)
+    assignments, problem = _assignments(env, chain.sides, letters, layer_letters) if letters else ([{}], None)
     if problem:
         if env.strict:
             return _undecided(spec, problem, steps)
-        letters = set()  # no shapes at all: x_i is just a name
-    ordered = sorted(letters)
-    assignments = enumerate_assignments(ordered, ranges, limit=4000) if ordered else [{}]
+        assignments = [{}]  # no shapes at all: x_i is just a name
     if conditions:
         kept = []
         for a in assignments:
@@ -342,6 +362,8 @@ def _check_link(
             return "undecided"
         if env.strict:
             bad = _unexplained_names(ev_l, ev_r)
+            if bad and layer_letters and any(c in a for c in layer_letters):
+                continue  # this layer does not have all the symbols: not checked there
             if bad:
                 result.reason = (
                     f"{bad} has no meaning here (not defined, declared, or used in the definitions)"

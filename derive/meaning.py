@@ -485,7 +485,7 @@ class Evaluator:
             if entry.function:
                 raise MeaningError(f"{key} is the function {entry.function}; give it an argument")
             return entry.value
-        if base in self.env.functions or base in DIRECT_FUNCTIONS:
+        if (base in self.env.functions or base in DIRECT_FUNCTIONS) and name.sub is None and not name.sups:
             raise MeaningError(f"{base} is a function; give it an argument")
         # \delta_{ij}: Kronecker's delta when \delta is not a name of the notes
         if base == "\\delta" and not name.sups and name.sub is not None:
