@@ -560,11 +560,19 @@ def _networks(args: argparse.Namespace) -> list[Network]:
     return nets or list(CATALOG.values())
 
 
-def _check_name(name: str, out: Path) -> None:
-    if not name or not name.strip() or any(not ch.isprintable() for ch in name):
-        raise InputError(f"report name {name!r} cannot be a file name")
-    for suffix in SUFFIX.values():
-        safe_join(out, name + suffix)
+def _check_output(names: Sequence[str], out: Path, formats: Sequence[str]) -> None:
+    """Refuse, before any work, names that are no file name or would leave ``out``."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} exists and is not a folder")
+    for name in names:
+        if not name or not name.strip() or any(not ch.isprintable() for ch in name):
+            raise InputError(f"report name {name!r} cannot be a file name")
+        if name == "index" and "html" in formats:
+            raise InputError("report name 'index' is taken by the index page; choose another --name")
+        for suffix in SUFFIX.values():
+            safe_join(out, name + suffix)
+    if len(set(names)) != len(names):
+        raise InputError(f"two reports would have the same name: {', '.join(names)}")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -576,8 +584,7 @@ def main(args: argparse.Namespace) -> int:
         pdflatex()  # before any work: a missing TeX is unusable input, said in one line
     out = Path(args.out)
     nets = _networks(args)
-    for net in nets:
-        _check_name(net.name, out)
+    _check_output([net.name for net in nets], out, formats)
     entries: list[tuple[ReportData, dict[str, str]]] = []
     all_ok = True
     for net in nets:
