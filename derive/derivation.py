@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -45,6 +46,9 @@ class Derivation:
 
     network: Network
     steps: list[Step] = field(default_factory=list)
+    # (symbol LaTeX, defining equation LaTeX, words): the model the steps talk about
+    definitions: list[tuple[str, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def summary(self) -> dict[str, int]:
@@ -81,6 +85,42 @@ class Derivation:
         return render_latex_fragment(self)
 
 
-def derive(network: Network, **options: object) -> Derivation:
-    """Build and verify the derivation of ``network`` (see module docs)."""
-    raise NotImplementedError("being written")
+# --------------------------------------------------------------------------------------------
+# Building the derivation.
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_EXAMPLES = 2  # m in the instance proofs: 2 so that a missing 1/m cannot hide
+
+
+def derive(
+    network: Network,
+    m: int = DEFAULT_EXAMPLES,
+    timeout: float | None = None,
+    points: int | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+) -> Derivation:
+    """Build the derivation of ∂J/∂W^(l), ∂J/∂b^(l) for ``network`` and verify every step.
+
+    The generic identities are proved for a free variable (or n units); every layer-level step is
+    proved on the instance: the network's own sizes, with symbols for every weight, input and
+    target, ``m`` examples. ``timeout`` bounds the exact algebra of each step (seconds), after
+    which the step rests on the numeric witness (``points`` random points, 50 digits).
+    ``workers`` processes share the instance proofs (default: all cores for networks with more
+    than 60 parameters, else 1).
+    """
+    import os
+
+    from . import verify as _verify
+    from .builder import DerivationBuilder
+
+    options = {
+        "timeout": _verify.DEFAULT_TIMEOUT if timeout is None else timeout,
+        "points": _verify.DEFAULT_POINTS if points is None else points,
+        "seed": seed,
+        "workers": workers or ((os.cpu_count() or 1) if network.n_parameters > 60 else 1),
+    }
+    start = time.perf_counter()
+    derivation = DerivationBuilder(network, m, options).build()
+    derivation.seconds = time.perf_counter() - start
+    return derivation

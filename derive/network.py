@@ -204,9 +204,9 @@ class SymbolicModel:
         for l in range(1, self.L + 1):
             n_out, n_in = net.sizes[l], net.sizes[l - 1]
             self.W[l] = sp.Matrix(
-                n_out, n_in, lambda j, k: sp.Symbol(f"W^{{({l})}}_{{{j + 1}{k + 1}}}", real=True)
+                n_out, n_in, lambda j, k, l=l: sp.Symbol(f"W^{{({l})}}_{{{j + 1},{k + 1}}}", real=True)
             )
-            self.b[l] = sp.Matrix(n_out, 1, lambda j, _: sp.Symbol(f"b^{{({l})}}_{{{j + 1}}}", real=True))
+            self.b[l] = sp.Matrix(n_out, 1, lambda j, _, l=l: sp.Symbol(f"b^{{({l})}}_{{{j + 1}}}", real=True))
         suffix = (lambda e: "") if m == 1 else (lambda e: f"^{{({e + 1})}}")
         self.x = [
             sp.Matrix(net.sizes[0], 1, lambda k, _, e=e: sp.Symbol(f"x{suffix(e)}_{{{k + 1}}}", real=True))

@@ -55,7 +55,7 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy function classes are lower cas
         return True if self.args[0].is_real else None
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
         # σ(x) = (1 + tanh(x/2)) / 2: one ufunc call and never overflows (proved in the derivation).
@@ -77,7 +77,7 @@ class softplus(sp.Function):  # noqa: N801
         return sp.log(1 + sp.exp(x))
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
         # logaddexp(0, x) = log(e^0 + e^x), computed without overflow.
@@ -107,10 +107,10 @@ class step(sp.Function):  # noqa: N801
         return sp.Piecewise((1, x > 0), (0, True))
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return r"\mathbb{1}\left[%s > 0\right]" % printer._print(self.args[0])
+        return rf"\mathbb{{1}}\left[{printer._print(self.args[0])} > 0\right]"
 
     def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
-        return "({} > 0)".format(printer._print(self.args[0]))
+        return f"({printer._print(self.args[0])} > 0)"
 
 
 class relu(sp.Function):  # noqa: N801
@@ -137,7 +137,7 @@ class relu(sp.Function):  # noqa: N801
         return sp.Max(0, x)
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
+        return rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
 
     def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
         return "{}(0, {})".format(
@@ -247,7 +247,8 @@ class Loss:
     """One loss rule: the loss of one example, and which output activations it pairs with.
 
     ``per_example(a, y)`` is the loss of one example as a SymPy expression of the output
-    activations a and the targets y; ``output_grad(a_k, y_k)`` its closed-form partial ∂/∂a_k. ``delta(a, y, gprime)`` is the proved closed form of
+    activations a and the targets y; ``output_grad(a_k, y_k)`` its closed-form partial ∂/∂a_k.
+    ``delta(a, y, gprime)`` is the proved closed form of
     δ^(L) = ∂loss/∂z^(L) (``gprime`` is g'(z^(L)) entrywise, ignored by the canonical pairings).
     """
 
