@@ -352,13 +352,13 @@ class MarkdownSafe(str):
 
 
 def md_escape(text: object) -> MarkdownSafe:
-    """Text for Markdown: HTML and Markdown specials backslash-escaped, one line."""
+    """Text for Markdown: HTML and Markdown specials backslash-escaped (``\\<script>`` is text), one line."""
     if isinstance(text, MarkdownSafe):
         return text
     out = []
     for ch in str(text):
         if ch in "\\`*_[]#|<>&$~":
-            out.append("&lt;" if ch == "<" else "&gt;" if ch == ">" else "&amp;" if ch == "&" else "\\" + ch)
+            out.append("\\" + ch)  # CommonMark: a backslash makes any ASCII punctuation literal
         elif ch in "\r\n\t":
             out.append(" ")
         elif ch.isprintable():
@@ -575,6 +575,15 @@ def _check_output(names: Sequence[str], out: Path, formats: Sequence[str]) -> No
         raise InputError(f"two reports would have the same name: {', '.join(names)}")
 
 
+def _slowest(derivation: Derivation) -> str:
+    """", slowest proof 0.26 s (title)": timings go to the terminal, never into a report file."""
+    timed = [s for s in derivation.steps if isinstance(getattr(s, "exact_seconds", None), (int, float))]
+    if not timed:
+        return ""
+    step = max(timed, key=lambda s: s.exact_seconds)
+    return f"; slowest proof {step.exact_seconds:.2f} s: {step.title}"
+
+
 def main(args: argparse.Namespace) -> int:
     """``derive report``: returns 0 when every report is fully proved and its numbers agree."""
     from .derivation import derive
@@ -604,10 +613,12 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"{data.name}: {s['steps']} steps, {s['proved']} proved, {s['numeric']} numeric only, "
             f"{s['fails']} failing; {check} -> {files} "
-            f"[derive {derived - started:.2f} s, report {done - derived:.2f} s]"
+            f"[derive {derived - started:.2f} s, report {done - derived:.2f} s{_slowest(derivation)}]"
         )
     if "html" in formats:
         index = write_atomic(safe_join(out, "index.html"), render_index(entries))
         print(f"index: {index}")
+    proved = sum(data.ok for data, _ in entries)
+    print(f"{proved} of {len(entries)} report{'s' if len(entries) != 1 else ''} fully proved with agreeing numbers")
     sys.stdout.flush()
     return 0 if all_ok else 1
