@@ -184,17 +184,38 @@ def _index_ranges(env: Env, sides: list[Node], letters: set[str], fixed: dict[st
     """The range of each subscript index from the shapes it indexes (layer letters fixed)."""
     ev = Evaluator(env, fixed)
     ranges: dict[str, tuple[int, int]] = {}
+    pending: list[str] = []
     for c in sorted(letters):
         found = [index_range(s, c, ev) for s in sides]
         found = [r for r in found if r is not None]
         if not found:
-            return {}, f"the index {c} has no range: it indexes no vector or matrix of known size"
+            pending.append(c)
+            continue
         lo = max(r[0] for r in found)
         hi = min(r[1] for r in found)
         if lo > hi:
             return {}, f"the index {c} ranges over sizes that do not agree"
         ranges[c] = (lo, hi)
+    for c in pending:  # \delta_{ti}: t ranges like its partner i in Kronecker's delta
+        partner = _kronecker_partner(sides, c, ev)
+        if partner is None or partner not in ranges:
+            return {}, f"the index {c} has no range: it indexes no vector or matrix of known size"
+        ranges[c] = ranges[partner]
     return ranges, None
+
+
+def _kronecker_partner(sides: list[Node], c: str, ev: Evaluator) -> str | None:
+    for side in sides:
+        for n in walk(side):
+            if isinstance(n, Name) and n.base == "\\delta" and not n.sups and n.sub is not None:
+                atoms = ev.sub_atoms(n.sub)
+                if atoms and len(atoms) == 2 and all(len(a) == 1 for a in atoms):
+                    a, b = atoms[0][0].value, atoms[1][0].value
+                    if c == a:
+                        return b
+                    if c == b:
+                        return a
+    return None
 
 
 def _assignments(env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]

@@ -602,6 +602,11 @@ class Evaluator:
         a = self.eval(left)
         b = self.eval(right)
         if node.op in ("+", "-"):
+            # 1 - a^{(l)} with a vector a: the notes mean every entry (as in a .* (1 - a))
+            if is_matrix(a) and not is_matrix(b):
+                b = sp.ImmutableMatrix(*a.shape, lambda i, j: b)  # type: ignore[union-attr]
+            elif is_matrix(b) and not is_matrix(a):
+                a = sp.ImmutableMatrix(*b.shape, lambda i, j: a)  # type: ignore[union-attr]
             if is_matrix(a) != is_matrix(b) or shape_of(a) != shape_of(b):
                 raise ShapeError(f"cannot add {shape_text(a)} and {shape_text(b)}")
             return _collapse(a + b if node.op == "+" else a - b)

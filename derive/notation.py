@@ -303,6 +303,9 @@ def _prepare(tokens: list[Token]) -> list[Token]:
     toks = tokens[:-1]
     eof = tokens[-1]
     toks = _strip_align(toks)
+    # leading prose: \text{Recall: } z = ...
+    while len(toks) > 1 and toks[0].kind == "TEXT":
+        toks = toks[1:]
     # a trailing label: \quad followed by anything without '=' ... or (text) / (number) after \quad
     depth = 0
     for i, t in enumerate(toks):
@@ -310,11 +313,16 @@ def _prepare(tokens: list[Token]) -> list[Token]:
             depth += 1
         elif t.kind == "OP" and t.value in ")]}":
             depth -= 1
+        elif t.kind == "CMD" and t.value in ("begin", "end"):
+            depth += 1 if t.value == "begin" else -1  # inside cases/bmatrix nothing is a label
         elif t.kind == "CMD" and t.value == "quad" and depth == 0:
             rest = toks[i + 1 :]
-            if _is_label(rest):
-                toks = toks[:i]
+            if _is_label(rest) or (rest and rest[0].kind == "TEXT"):
+                toks = toks[:i]  # a label, or prose after the formula (\quad \text{only if} ...)
                 break
+        elif t.kind == "OP" and t.value == ";" and depth == 0:
+            toks = toks[:i]  # `a = X; (1)`, `...; l = 2...L`: what follows ';' comments the formula
+            break
     while toks and toks[-1].kind == "OP" and toks[-1].value in ".,;":
         toks = toks[:-1]
     if len(toks) >= 3 and toks[-1].kind == "OP" and toks[-1].value == ")":
