@@ -310,6 +310,8 @@ def _load_engine(net: Network) -> tuple[object | None, str]:
         return net.compile(), ""
     except (ImportError, NotImplementedError) as err:
         return None, f"engine not available ({type(err).__name__}: {err})"
+    except Exception as err:  # a broken engine is a finding of the report (exit 1), not a crash
+        return None, f"engine failed: {type(err).__name__}: {err}"
 
 
 # ------------------------------------------------------------------------------------------

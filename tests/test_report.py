@@ -228,6 +228,17 @@ def test_engine_not_available_is_said(monkeypatch):
     assert "engine not available" in report.render_latex(data)
 
 
+def test_a_crashing_engine_is_a_finding_not_a_crash(run, tmp_path, monkeypatch):
+    def broken(self, **options):
+        raise IndexError("tuple index out of range")
+
+    monkeypatch.setattr(Network, "compile", broken)
+    status, out, err = run("sigmoid-mse", "--out", str(tmp_path))
+    assert status == 1, err
+    assert "engine failed: IndexError" in out
+    assert "engine failed: IndexError: tuple index out of range" in (tmp_path / "sigmoid-mse.html").read_text()
+
+
 def test_big_networks_show_a_capped_table():
     net = Network([30, 20, 10], hidden="tanh", output="softmax", loss="cce")
     check = reportdata.numeric_check(net, None, "engine not available (test)")
