@@ -35,7 +35,8 @@ CORRECT = [
     r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y)",
     r"\frac{\partial C_0}{\partial w^{(L)}} = 2 a^{(L-1)} a^{(L)} (1 - a^{(L)}) (a^{(L)} - y)",
     r"\frac{\partial C_0}{\partial a^{(L-1)}} = \frac{\partial z^{(L)}}{\partial a^{(L-1)}} "
-    r"\frac{\partial a^{(L)}}{\partial z^{(L)}} \frac{\partial C_0}{\partial a^{(L)}} = 2 w^{(L)} \sigma'(z^{(L)}) (a^{(L)} - y)",
+    r"\frac{\partial a^{(L)}}{\partial z^{(L)}} \frac{\partial C_0}{\partial a^{(L)}}"
+    r" = 2 w^{(L)} \sigma'(z^{(L)}) (a^{(L)} - y)",
     r"\frac{d}{dv}\sigma(v) = \frac{e^{-v}}{(1+e^{-v})^2} = \sigma(v)(1-\sigma(v))",
     r"\frac{\partial s_i}{\partial x_j} = s_i (\delta_{ij} - s_j)",
     r"P^T = B^T A^T",
@@ -81,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = summarize(results)
     wrong = [(c.id, r.verdict) for c, r in zip(cf.claims, results, strict=True) if c.expect != r.verdict]
     slow = sorted(results, key=lambda r: r.seconds, reverse=True)[:3]
-    print(f"{len(results)} claims in {total:.1f} s ({total / len(results) * 1000:.0f} ms per claim); "
-          f"{counts['holds']} hold, {counts['fails']} fail, {counts['undecided']} undecided")
+    print(
+        f"{len(results)} claims in {total:.1f} s ({total / len(results) * 1000:.0f} ms per claim); "
+        f"{counts['holds']} hold, {counts['fails']} fail, {counts['undecided']} undecided"
+    )
     print("slowest: " + ", ".join(f"{r.id} {r.seconds:.2f} s" for r in slow))
     if wrong:
         print(f"verdicts differ from the generator's labels: {wrong[:5]}", file=sys.stderr)

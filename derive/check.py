@@ -69,11 +69,11 @@ class _NotesPrinter(LatexPrinter):
     def _print_Pow(self, expr: sp.Pow, **kwargs: Any) -> str:
         # The registry's functions print themselves without a power slot: σ(x)^2 -> \left(σ(x)\right)^{2}
         if isinstance(expr.base, (sigmoid, relu, softplus, step)) and expr.exp.is_Integer and expr.exp > 0:
-            return r"\left(%s\right)^{%s}" % (self._print(expr.base), self._print(expr.exp))
+            return r"\left(" + self._print(expr.base) + r"\right)^{" + self._print(expr.exp) + "}"
         return super()._print_Pow(expr, **kwargs)
 
-    _print_DefSymbol = _print_Symbol
-    _print_Dummy = _print_Symbol
+    _print_DefSymbol = _print_Symbol  # noqa: N815 - SymPy's printer dispatches on class names
+    _print_Dummy = _print_Symbol  # noqa: N815
 
 
 def latex_of(value: Value) -> str:
@@ -146,15 +146,6 @@ class _Side:
     text: str
 
 
-class _LinkFailure(Exception):
-    """A link that fails for a reason other than a counterexample (a shape mismatch)."""
-
-    def __init__(self, diagnosis: str, expected: str | None = None) -> None:
-        super().__init__(diagnosis)
-        self.diagnosis = diagnosis
-        self.expected = expected
-
-
 def _seed(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
@@ -179,8 +170,9 @@ def _layer_letters(nodes: list[Node]) -> set[str]:
     return out
 
 
-def _index_ranges(env: Env, sides: list[Node], letters: set[str], fixed: dict[str, int]
-                  ) -> tuple[dict[str, tuple[int, int]], str | None]:
+def _index_ranges(
+    env: Env, sides: list[Node], letters: set[str], fixed: dict[str, int]
+) -> tuple[dict[str, tuple[int, int]], str | None]:
     """The range of each subscript index from the shapes it indexes (layer letters fixed)."""
     ev = Evaluator(env, fixed)
     ranges: dict[str, tuple[int, int]] = {}
@@ -218,8 +210,9 @@ def _kronecker_partner(sides: list[Node], c: str, ev: Evaluator) -> str | None:
     return None
 
 
-def _assignments(env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
-                 ) -> tuple[list[dict[str, int]], str | None]:
+def _assignments(
+    env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
+) -> tuple[list[dict[str, int]], str | None]:
     """Every value of the free indices: a free layer letter at every layer of the notes, the
     subscript indices over the sizes they index at that layer."""
     if layer_letters and not env.layer_values:
@@ -256,8 +249,7 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
     except RecursionError:
         return _undecided(spec, "the formula is nested too deeply to read")
     steps = [
-        {"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"}
-        for k in range(len(chain.sides) - 1)
+        {"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"} for k in range(len(chain.sides) - 1)
     ]
     if len(chain.sides) < 2:
         return _undecided(spec, "a claim is an equation: it needs '='")
@@ -298,9 +290,7 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
     if len(assignments) > MAX_ASSIGNMENTS:
         step = len(assignments) / MAX_ASSIGNMENTS
         assignments = [assignments[int(k * step)] for k in range(MAX_ASSIGNMENTS)]
-    result = ClaimResult(
-        spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect
-    )
+    result = ClaimResult(spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
     seed = _seed(spec.id + spec.latex)
     per_link_time = max(budget - 2.0, 1.0) / max(1, len(steps))
     first_reason = None
@@ -386,15 +376,11 @@ def _check_link(
             if bad and layer_letters and any(c in a for c in layer_letters):
                 continue  # this layer does not have all the symbols: not checked there
             if bad:
-                result.reason = (
-                    f"{bad} has no meaning here (not defined, declared, or used in the definitions)"
-                )
+                result.reason = f"{bad} has no meaning here (not defined, declared, or used in the definitions)"
                 return "undecided"
         applicable += 1
         if is_matrix(L) != is_matrix(R) or (is_matrix(L) and L.shape != R.shape):  # type: ignore[union-attr]
-            result.diagnosis = (
-                f"shape mismatch: the left side is {shape_text(L)}, the right side is {shape_text(R)}"
-            )
+            result.diagnosis = f"shape mismatch: the left side is {shape_text(L)}, the right side is {shape_text(R)}"
             result.evidence = "symbolic"
             result.expected = _expected(env, L)
             return "fails"
@@ -459,11 +445,7 @@ def _failure_evidence(L: Value, R: Value, out: Outcome, budget: float) -> str:
     # then certain, not an artefact of rounding.
     try:
         exact = {s: sp.Rational(str(v)) for s, v in out.point.items()}
-        k = (
-            0
-            if out.entry is None
-            else (out.entry[0] - 1) * (L.shape[1] if is_matrix(L) else 1) + out.entry[1] - 1
-        )
+        k = 0 if out.entry is None else (out.entry[0] - 1) * (L.shape[1] if is_matrix(L) else 1) + out.entry[1] - 1
         a = (list(L) if is_matrix(L) else [L])[k]  # type: ignore[arg-type]
         b = (list(R) if is_matrix(R) else [R])[k]  # type: ignore[arg-type]
         with deadline(max(min(budget, 3.0), 0.2)):
@@ -552,9 +534,7 @@ def _worker(cf: ClaimsFile, spec: ClaimSpec, budget: float, conn: Any) -> None:
         conn.close()
 
 
-def check_file(
-    cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True
-) -> list[ClaimResult]:
+def check_file(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> list[ClaimResult]:
     """Check every claim of ``cf``; each has ``time_limit`` seconds (a worker is killed past it)."""
     results = []
     for spec in cf.claims:
@@ -589,9 +569,7 @@ def _run_one(cf: ClaimsFile, spec: ClaimSpec, time_limit: float, isolate: bool) 
         recv.close()
     if res is None:
         if time.monotonic() - start >= time_limit:
-            res = _undecided(
-                spec, f"time limit of {time_limit:g} s reached: no proof or counterexample in time"
-            )
+            res = _undecided(spec, f"time limit of {time_limit:g} s reached: no proof or counterexample in time")
         else:
             res = _undecided(spec, "the check stopped unexpectedly (out of memory?)")
     res.seconds = time.monotonic() - start

@@ -143,9 +143,7 @@ def render_html(cf: Any, results: list[Any]) -> str:
     for c in ctx["claims"]:
         c["math"] = jinja2.utils.markupsafe.Markup(_mathml(c["latex"]) or "") if _mathml(c["latex"]) else ""
         c["expected_math"] = (
-            jinja2.utils.markupsafe.Markup(_mathml(c["expected"]))
-            if _mathml(c["expected"])
-            else (c["expected"] or "")
+            jinja2.utils.markupsafe.Markup(_mathml(c["expected"])) if _mathml(c["expected"]) else (c["expected"] or "")
         )
     return env.get_template("check.html.j2").render(**ctx)
 

@@ -97,9 +97,7 @@ def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(
-            f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None
-        ) from None
+        raise InputError(f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None) from None
     if root is None:
         raise InputError("the file is empty", file=name)
     if not isinstance(root, yaml.MappingNode):
@@ -184,9 +182,7 @@ class _Loader:
             if value < 1 and key != "t":
                 raise self.fail(f"size {key} = {value} is impossible: sizes are at least 1", v)
             if value > MAX_SIZE:
-                raise self.fail(
-                    f"size {key} = {value} is too large to check on an instance (at most {MAX_SIZE})", v
-                )
+                raise self.fail(f"size {key} = {value} is too large to check on an instance (at most {MAX_SIZE})", v)
             out[key.lstrip("\\")] = value
         env.sizes.update(out)
         return out
@@ -211,9 +207,7 @@ class _Loader:
                 key = make_key(ev.name_base(tree), ev.sup_texts(tree), ev.sub_key(tree.sub))
             return key, tree
         if isinstance(tree, Pow) and isinstance(tree.base, Name) and tree.raw:
-            return make_key(ev.name_base(tree.base)) + "^{" + tokens_text(tree.raw).strip(
-                "{}"
-            ) + "}", tree.base
+            return make_key(ev.name_base(tree.base)) + "^{" + tokens_text(tree.raw).strip("{}") + "}", tree.base
         if isinstance(tree, Call) and tree.func.base.lstrip("\\") in ("tanh", "exp", "log", "ln"):
             return tree.func.base, tree.func
         raise self.fail(f"the symbol {text!r} is not a name", node)
@@ -235,11 +229,7 @@ class _Loader:
                 hint = difflib.get_close_matches(value.lower(), REGISTRY_FUNCTIONS, 1)
                 raise self.fail(
                     f"unknown function {value!r} for {key_text}"
-                    + (
-                        f" (did you mean {hint[0]!r}?)"
-                        if hint
-                        else f"; choose one of {', '.join(REGISTRY_FUNCTIONS)}"
-                    ),
+                    + (f" (did you mean {hint[0]!r}?)" if hint else f"; choose one of {', '.join(REGISTRY_FUNCTIONS)}"),
                     k,
                 )
         return raw
@@ -295,17 +285,13 @@ class _Loader:
         for k, v in self.mapping(node, "network"):
             key = self.scalar(k, "a network key")
             if key not in NETWORK_KEYS:
-                raise self.fail(
-                    f"unknown key {key!r} in network: (the keys are {', '.join(NETWORK_KEYS)})", k
-                )
+                raise self.fail(f"unknown key {key!r} in network: (the keys are {', '.join(NETWORK_KEYS)})", k)
             fields[key] = v
         if "notation" not in fields:
             raise self.fail("network: needs notation: ng, 3b1b or mazur", node)
         notation = self.scalar(fields["notation"], "notation")
         if notation not in PRESETS:
-            raise self.fail(
-                f"unknown notation {notation!r}; choose one of {', '.join(PRESETS)}", fields["notation"]
-            )
+            raise self.fail(f"unknown notation {notation!r}; choose one of {', '.join(PRESETS)}", fields["notation"])
         if "layers" not in fields:
             raise self.fail("network: needs layers: [sizes]", node)
         lnode = fields["layers"]
@@ -318,11 +304,7 @@ class _Loader:
                 layers.append(int(raw))
             except ValueError:
                 raise self.fail(f"layer size {raw!r} is impossible: sizes are whole numbers", item) from None
-        loss = (
-            self.scalar(fields["loss"], "loss")
-            if "loss" in fields
-            else ("sq" if notation == "3b1b" else "mse")
-        )
+        loss = self.scalar(fields["loss"], "loss") if "loss" in fields else ("sq" if notation == "3b1b" else "mse")
         hidden = self.scalar(fields["hidden"], "hidden") if "hidden" in fields else "sigmoid"
         output = (
             self.scalar(fields["output"], "output")
@@ -351,13 +333,11 @@ class _Loader:
                 except ParseError as err:
                     raise self.fail(f"l2 {raw!r} does not parse: {err}", fields["l2"]) from None
                 if not isinstance(tree, Name):
-                    raise self.fail("l2 must be a number or a name such as \\lambda", fields["l2"])
+                    raise self.fail("l2 must be a number or a name such as \\lambda", fields["l2"]) from None
                 l2 = sp.Symbol(make_key(tree.base), positive=True)
         for s, item in zip(layers, lnode.value, strict=False):
             if s < 1 or s > 12:
-                raise self.fail(
-                    f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item
-                )
+                raise self.fail(f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item)
         spec = NetworkSpec(notation, tuple(layers), hidden, output, loss, l2)
         try:
             from . import rules
@@ -410,9 +390,7 @@ class _Loader:
             for k, v in self.mapping(item, "a claim"):
                 key = self.scalar(k, "a claim key")
                 if key not in CLAIM_KEYS:
-                    raise self.fail(
-                        f"unknown key {key!r} in a claim (the keys are {', '.join(CLAIM_KEYS)})", k
-                    )
+                    raise self.fail(f"unknown key {key!r} in a claim (the keys are {', '.join(CLAIM_KEYS)})", k)
                 fields[key] = self.scalar(v, key)
             if "latex" not in fields or not fields["latex"].strip():
                 raise self.fail("a claim needs latex: the formula to check", item)
@@ -423,9 +401,7 @@ class _Loader:
             expect = fields.get("expect")
             if expect is not None and expect not in ("holds", "fails", "undecided"):
                 raise self.fail(f"expect: {expect!r} must be holds, fails or undecided", item)
-            claims.append(
-                ClaimSpec(cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect)
-            )
+            claims.append(ClaimSpec(cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect))
         return claims
 
 
@@ -512,9 +488,7 @@ def _lhs_key(ev: Evaluator, lhs: Node, fail) -> tuple[str, list[str]]:
     atoms = ev.sub_atoms(lhs.sub)
     if atoms is not None:
         letters = [
-            a[0].value
-            for a in atoms
-            if len(a) == 1 and a[0].kind == "WORD" and ev.int_value(a[0].value) is None
+            a[0].value for a in atoms if len(a) == 1 and a[0].kind == "WORD" and ev.int_value(a[0].value) is None
         ]
         if letters:
             if len(letters) != len(atoms):

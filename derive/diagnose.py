@@ -331,9 +331,7 @@ def _activation_rule(env: Env, same: _Same, lhs: Node, Rf: Value, reval) -> str 
     return None
 
 
-def _loss_rule(
-    env: Env, cf: object, same: _Same, lhs: Node, Rf: Value, assignment: dict[str, int]
-) -> str | None:
+def _loss_rule(env: Env, cf: object, same: _Same, lhs: Node, Rf: Value, assignment: dict[str, int]) -> str | None:
     info = env.loss_info
     if not info or getattr(cf, "definitions", None):
         return None

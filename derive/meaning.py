@@ -87,7 +87,7 @@ class MeaningError(ValueError):
     """A formula that reads but has no meaning; the message is one sentence."""
 
 
-class UnknownName(MeaningError):
+class UnknownName(MeaningError):  # noqa: N818 - reads as what it is
     def __init__(self, key: str) -> None:
         super().__init__(f"{key} has no meaning here (not defined, declared, or used in the definitions)")
         self.key = key
@@ -232,13 +232,9 @@ class Env:
         if is_matrix(value):
             r, c = value.shape  # type: ignore[union-attr]
             if c == 1:
-                ph: Value = sp.ImmutableMatrix(
-                    r, 1, lambda i, _: DefSymbol(f"{key}_{{{i + row0}}}", real=True)
-                )
+                ph: Value = sp.ImmutableMatrix(r, 1, lambda i, _: DefSymbol(f"{key}_{{{i + row0}}}", real=True))
             else:
-                ph = sp.ImmutableMatrix(
-                    r, c, lambda i, j: DefSymbol(f"{key}_{{{i + row0},{j + col0}}}", real=True)
-                )
+                ph = sp.ImmutableMatrix(r, c, lambda i, j: DefSymbol(f"{key}_{{{i + row0},{j + col0}}}", real=True))
             pairs = list(zip(ph, value, strict=False))  # type: ignore[arg-type]
         else:
             ph = DefSymbol(key, real=True)
@@ -248,9 +244,7 @@ class Env:
             self.definition[p] = v
             self.full[p] = sp.sympify(v).xreplace(self.full)
         self._partial_cache.clear()
-        entry = Entry(
-            key, ph, defined=True, row0=row0, col0=col0, zero=zero, params=params, param_values=param_values
-        )
+        entry = Entry(key, ph, defined=True, row0=row0, col0=col0, zero=zero, params=params, param_values=param_values)
         self.entries[key] = entry
         self._note_layers(key)
         return entry
@@ -545,9 +539,7 @@ class Evaluator:
         for a in atoms:
             v = self.int_tokens(self._swap_index(a))
             if v is None:
-                raise MeaningError(
-                    f"the index {tokens_text(a)} of {entry.key} has no value (no sum binds it)"
-                )
+                raise MeaningError(f"the index {tokens_text(a)} of {entry.key} has no value (no sum binds it)")
             idx.append(v)
         if rank == 1 and len(idx) == 2 and idx[1] == entry.col0:
             idx = idx[:1]  # a column vector's entry (i, 1)
@@ -568,9 +560,7 @@ class Evaluator:
             if i == 0 and entry.zero is not None and entry.row0 == 1:
                 return entry.zero
             if not entry.row0 <= i < entry.row0 + rows:
-                raise MeaningError(
-                    f"index {i} of {entry.key} is out of range {entry.row0}..{entry.row0 + rows - 1}"
-                )
+                raise MeaningError(f"index {i} of {entry.key} is out of range {entry.row0}..{entry.row0 + rows - 1}")
             return value[i - entry.row0, 0]  # type: ignore[index]
         i, j = idx
         if not (entry.row0 <= i < entry.row0 + rows and entry.col0 <= j < entry.col0 + cols):
@@ -626,12 +616,7 @@ class Evaluator:
             key = self.alias(make_key(self.name_base(node.base)) + "^{" + raw + "}")
             if node.base.sub is not None:
                 key = self.alias(
-                    make_key(self.name_base(node.base))
-                    + "^{"
-                    + raw
-                    + "}_{"
-                    + self.sub_key(node.base.sub)
-                    + "}"
+                    make_key(self.name_base(node.base)) + "^{" + raw + "}_{" + self.sub_key(node.base.sub) + "}"
                 )
             if key in self.env.entries:
                 return self.env.entries[key].value
@@ -768,9 +753,7 @@ class Evaluator:
             lo = rng[0] if lo is None else lo
             hi = rng[1] if hi is None else hi
         if hi - lo > 400:
-            raise MeaningError(
-                f"the sum over {var} has {hi - lo + 1} terms; too many to check on an instance"
-            )
+            raise MeaningError(f"the sum over {var} has {hi - lo + 1} terms; too many to check on an instance")
         saved = self.indices.get(var)
         total: Value | None = None
         try:
@@ -870,9 +853,7 @@ class Evaluator:
         t = sp.Dummy("t", real=True)
         f = apply_function(fname, [t])
         if is_matrix(f):
-            raise MeaningError(
-                f"{fname}' of a vector is a Jacobian; write \\frac{{\\partial}}{{\\partial z}}"
-            )
+            raise MeaningError(f"{fname}' of a vector is a Jacobian; write \\frac{{\\partial}}{{\\partial z}}")
         d = f
         for _ in range(order):
             d = sp.diff(d, t)

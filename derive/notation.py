@@ -497,11 +497,7 @@ class _Parser:
             self.advance()
             starts.append(self.tok.pos)
             sides.append(self.expr())
-        if (
-            self.tok.kind == "CMD"
-            and self.tok.value in RELATIONS
-            or (self.tok.kind == "OP" and self.tok.value in "<>")
-        ):
+        if self.tok.kind == "CMD" and self.tok.value in RELATIONS or (self.tok.kind == "OP" and self.tok.value in "<>"):
             raise self.error("'=' (only equations can be checked)")
         ends.append(self.tok.pos)
         texts = [self.text[s:e].strip() for s, e in zip(starts, ends, strict=False)]
@@ -708,11 +704,7 @@ class _Parser:
         while self.peek_op("'") or self.peek_cmd("prime"):
             self.advance()
             primes += 1
-        if (
-            self.peek_op("^")
-            and self.toks[self.i + 1].kind == "CMD"
-            and self.toks[self.i + 1].value == "prime"
-        ):
+        if self.peek_op("^") and self.toks[self.i + 1].kind == "CMD" and self.toks[self.i + 1].value == "prime":
             self.i += 2
             primes += 1
         if primes:
@@ -792,7 +784,7 @@ class _Parser:
             self.advance()
             args.append(self.expr())
         if not self.peek_op(")"):
-            raise self.error("')' to close the '(' at column %d" % (open_tok.pos + 1))
+            raise self.error(f"')' to close the '(' at column {open_tok.pos + 1}")
         self.advance()
         return Call(func, args, pos=func.pos)
 

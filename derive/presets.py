@@ -70,9 +70,7 @@ def build_preset(env: Env, spec: NetworkSpec, m: int = 1) -> None:
         raise PresetError(f"layers must list 2 to {MAX_LAYERS} layer sizes")
     for s in spec.layers:
         if isinstance(s, bool) or not isinstance(s, int) or s < 1 or s > MAX_UNITS:
-            raise PresetError(
-                f"layer size {s!r} is impossible here: sizes are whole numbers from 1 to {MAX_UNITS}"
-            )
+            raise PresetError(f"layer size {s!r} is impossible here: sizes are whole numbers from 1 to {MAX_UNITS}")
     try:
         rules.activation(spec.hidden)
         rules.activation(spec.output)
@@ -99,10 +97,7 @@ def _ng(env: Env, spec: NetworkSpec, m: int) -> None:
     env.define("L", sp.Integer(L))
     env.functions.setdefault("g", spec.hidden)
     lam = spec.l2 if spec.l2 is not None else sp.S.Zero
-    theta = {
-        l: env.add_input(f"\\Theta^{{({l})}}", (s[l], s[l - 1] + 1), row0=1, col0=0).value
-        for l in range(1, L)
-    }
+    theta = {l: env.add_input(f"\\Theta^{{({l})}}", (s[l], s[l - 1] + 1), row0=1, col0=0).value for l in range(1, L)}
     acts = [spec.hidden] * (L - 2) + [spec.output]
 
     def example(tag: str) -> tuple[dict, dict, object, object, sp.Expr]:
@@ -116,9 +111,7 @@ def _ng(env: Env, spec: NetworkSpec, m: int) -> None:
         for l in range(1, L):
             with_bias = sp.Matrix.vstack(sp.ImmutableMatrix([[1]]), _vec(a[l]))
             z[l + 1] = env.define(f"z^{{{pre}({l + 1})}}", sp.ImmutableMatrix(theta[l] * with_bias)).value
-            a[l + 1] = env.define(
-                f"a^{{{pre}({l + 1})}}", _act(acts[l - 1], _vec(z[l + 1])), zero=sp.S.One
-            ).value
+            a[l + 1] = env.define(f"a^{{{pre}({l + 1})}}", _act(acts[l - 1], _vec(z[l + 1])), zero=sp.S.One).value
         loss = _loss(spec, list(_vec(a[L])), list(_vec(y)))
         return a, z, x, y, loss
 
@@ -145,7 +138,7 @@ def _ng(env: Env, spec: NetworkSpec, m: int) -> None:
     env.define("J", J)
     # δ^{(l)} of each example: ∂(its loss)/∂z^{(l)} along the graph
     deltas: list[dict[int, object]] = []
-    for idx, (ae, ze, _xe, _ye, lossv) in enumerate(per_example):
+    for idx, (_ae, ze, _xe, _ye, lossv) in enumerate(per_example):
         tag = "" if idx == 0 else f"({idx + 1})"
         d: dict[int, object] = {}
         for l in range(2, L + 1):
@@ -160,7 +153,7 @@ def _ng(env: Env, spec: NetworkSpec, m: int) -> None:
             acc += _vec(d[l + 1]) * with_bias.T
         Delta = env.define(f"\\Delta^{{({l})}}", sp.ImmutableMatrix(acc), row0=1, col0=0).value
         th = theta[l]
-        reg_m = sp.ImmutableMatrix(th.shape[0], th.shape[1], lambda i, j: 0 if j == 0 else th[i, j])
+        reg_m = sp.ImmutableMatrix(th.shape[0], th.shape[1], lambda i, j, th=th: 0 if j == 0 else th[i, j])
         env.define(f"D^{{({l})}}", sp.ImmutableMatrix(_vec(Delta) / m + lam / m * reg_m), row0=1, col0=0)
 
 

@@ -38,7 +38,7 @@ DIGITS = 50
 REL_TOL = sp.Float("1e-30", DIGITS)
 
 
-class Deadline(Exception):
+class Deadline(Exception):  # noqa: N818 - reads as what it is
     """A stage ran past its time limit."""
 
 

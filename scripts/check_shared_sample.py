@@ -28,8 +28,10 @@ def main(argv: list[str]) -> int:
             ok = spec.expect is None or spec.expect == result.verdict
             wrong += not ok
             mark = "ok  " if ok else "DIFF"
-            print(f"{mark} {path.name}:{spec.id}: {result.verdict} (expected {spec.expect})"
-                  + (f" - {result.diagnosis}" if result.diagnosis else ""))
+            print(
+                f"{mark} {path.name}:{spec.id}: {result.verdict} (expected {spec.expect})"
+                + (f" - {result.diagnosis}" if result.diagnosis else "")
+            )
     print(f"{wrong} verdict(s) differ from expect:" if wrong else "every verdict matches expect:")
     return 1 if wrong else 0
 

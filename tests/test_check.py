@@ -53,14 +53,19 @@ def one(header: str, claim: str):
 
 
 def test_holds_symbolic_and_chain_link_by_link():
-    r = one(THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y) = 2 a^{(L)}(1 - a^{(L)})(a^{(L)} - y)")
+    r = one(
+        THREEB1B,
+        r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y)"
+        r" = 2 a^{(L)}(1 - a^{(L)})(a^{(L)} - y)",
+    )
     assert r.verdict == "holds" and r.evidence == "symbolic"
     assert [s["verdict"] for s in r.steps] == ["holds", "holds"]
 
 
 def test_sigmoid_identity_chain_without_definitions():
-    r = one("symbols: {'\\sigma': sigmoid}",
-            r"\frac{d}{dx}\sigma(x) = \frac{e^{-x}}{(1+e^{-x})^2} = \sigma(x)(1-\sigma(x))")
+    r = one(
+        "symbols: {'\\sigma': sigmoid}", r"\frac{d}{dx}\sigma(x) = \frac{e^{-x}}{(1+e^{-x})^2} = \sigma(x)(1-\sigma(x))"
+    )
     assert r.verdict == "holds"
 
 
@@ -129,29 +134,75 @@ DIAGNOSES = [
     ("factor 2", THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = a^{(L)} - y", "factor 2"),
     ("half", THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 4(a^{(L)} - y)", "factor 2"),
     ("1/m", NG, r"D^{(1)}_{1,0} = \Delta^{(1)}_{1,0}", "1/m"),
-    ("transpose", PRESET_3B1B_2,
-     r"\frac{\partial C_0}{\partial w^{(2)}} = a^{(1)} (\frac{\partial C_0}{\partial z^{(2)}})^T", "transpose"),
+    (
+        "transpose",
+        PRESET_3B1B_2,
+        r"\frac{\partial C_0}{\partial w^{(2)}} = a^{(1)} (\frac{\partial C_0}{\partial z^{(2)}})^T",
+        "transpose",
+    ),
     ("product kind", MATRICES, r"P = A \odot B", "elementwise vs matrix"),
-    ("missing sigma'", THREEB1B, r"\frac{\partial C_0}{\partial z^{(L)}} = 2 (a^{(L)} - y)", "missing derivative factor"),
+    (
+        "missing sigma'",
+        THREEB1B,
+        r"\frac{\partial C_0}{\partial z^{(L)}} = 2 (a^{(L)} - y)",
+        "missing derivative factor",
+    ),
     ("swapped operands", MATRICES, r"P = B A", "swapped operands"),
-    ("swapped indices", PRESET_3B1B_2, r"\frac{\partial z^{(2)}_j}{\partial w^{(2)}_{jk}} = a^{(1)}_j", "swapped indices"),
-    ("layer off by one", PRESET_3B1B_1,
-     r"\frac{\partial C_0}{\partial w^{(2)}} = 2 a^{(2)} \sigma'(z^{(2)}) (a^{(2)} - y)", "layer off by one"),
-    ("w and b swapped", PRESET_3B1B_1,
-     r"\frac{\partial C_0}{\partial b^{(2)}} = 2 a^{(1)} \sigma'(z^{(2)}) (a^{(2)} - y)", "w^{(2)}"),
-    ("regularized bias", NG,
-     r"D^{(1)}_{1,0} = \frac{1}{m}(\Delta^{(1)}_{1,0} + \lambda \Theta^{(1)}_{1,0})", "regularized bias"),
+    (
+        "swapped indices",
+        PRESET_3B1B_2,
+        r"\frac{\partial z^{(2)}_j}{\partial w^{(2)}_{jk}} = a^{(1)}_j",
+        "swapped indices",
+    ),
+    (
+        "layer off by one",
+        PRESET_3B1B_1,
+        r"\frac{\partial C_0}{\partial w^{(2)}} = 2 a^{(2)} \sigma'(z^{(2)}) (a^{(2)} - y)",
+        "layer off by one",
+    ),
+    (
+        "w and b swapped",
+        PRESET_3B1B_1,
+        r"\frac{\partial C_0}{\partial b^{(2)}} = 2 a^{(1)} \sigma'(z^{(2)}) (a^{(2)} - y)",
+        "w^{(2)}",
+    ),
+    (
+        "regularized bias",
+        NG,
+        r"D^{(1)}_{1,0} = \frac{1}{m}(\Delta^{(1)}_{1,0} + \lambda \Theta^{(1)}_{1,0})",
+        "regularized bias",
+    ),
     ("missing regularization", NG, r"D^{(1)}_{1,1} = \frac{1}{m}\Delta^{(1)}_{1,1}", "regulariz"),
-    ("wrong loss derivative", PRESET_3B1B_1,
-     r"\frac{\partial C_0}{\partial a^{(2)}} = \frac{a^{(2)} - y}{a^{(2)}(1 - a^{(2)})}", "wrong loss derivative"),
-    ("wrong activation derivative", THREEB1B.replace("sigmoid", "tanh").replace("\\sigma(", "\\tanh("),
-     r"\frac{\partial C_0}{\partial b^{(L)}} = 2(a^{(L)} - y) a^{(L)}(1 - a^{(L)})", "activation derivative"),
-    ("wrong unit", "network: {notation: mazur, layers: [2, 2, 2]}",
-     r"\frac{\partial E_{total}}{\partial w_5} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1}) out_{h2}", "wrong unit"),
-    ("extra factor", THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = 2 y \sigma'(z^{(L)}) (a^{(L)} - y)",
-     "factor y"),
-    ("shape mismatch", PRESET_3B1B_2,
-     r"\frac{\partial C_0}{\partial w^{(2)}} = \frac{\partial C_0}{\partial z^{(2)}} \odot a^{(1)}", "shape mismatch"),
+    (
+        "wrong loss derivative",
+        PRESET_3B1B_1,
+        r"\frac{\partial C_0}{\partial a^{(2)}} = \frac{a^{(2)} - y}{a^{(2)}(1 - a^{(2)})}",
+        "wrong loss derivative",
+    ),
+    (
+        "wrong activation derivative",
+        THREEB1B.replace("sigmoid", "tanh").replace("\\sigma(", "\\tanh("),
+        r"\frac{\partial C_0}{\partial b^{(L)}} = 2(a^{(L)} - y) a^{(L)}(1 - a^{(L)})",
+        "activation derivative",
+    ),
+    (
+        "wrong unit",
+        "network: {notation: mazur, layers: [2, 2, 2]}",
+        r"\frac{\partial E_{total}}{\partial w_5} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1}) out_{h2}",
+        "wrong unit",
+    ),
+    (
+        "extra factor",
+        THREEB1B,
+        r"\frac{\partial C_0}{\partial b^{(L)}} = 2 y \sigma'(z^{(L)}) (a^{(L)} - y)",
+        "factor y",
+    ),
+    (
+        "shape mismatch",
+        PRESET_3B1B_2,
+        r"\frac{\partial C_0}{\partial w^{(2)}} = \frac{\partial C_0}{\partial z^{(2)}} \odot a^{(1)}",
+        "shape mismatch",
+    ),
 ]
 
 
@@ -201,8 +252,7 @@ def test_time_limit_makes_a_claim_undecided():
 
 
 def _args(path, **kw) -> argparse.Namespace:
-    return argparse.Namespace(file=str(path), json=kw.get("json", False), report=kw.get("report"),
-                              time_limit=30.0)
+    return argparse.Namespace(file=str(path), json=kw.get("json", False), report=kw.get("report"), time_limit=30.0)
 
 
 @pytest.mark.parametrize(
@@ -249,8 +299,13 @@ def test_missing_and_directory(tmp_path, capsys):
 
 def test_json_output_matches_the_contract(tmp_path, capsys):
     path = tmp_path / "c.yaml"
-    path.write_text(claims_file(THREEB1B, r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y)",
-                                r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) a^{(L)}"))
+    path.write_text(
+        claims_file(
+            THREEB1B,
+            r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) (a^{(L)} - y)",
+            r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) a^{(L)}",
+        )
+    )
     status = check.main(_args(path, json=True))
     assert status == 1
     data = json.loads(capsys.readouterr().out)
@@ -273,8 +328,10 @@ def test_terminal_output_and_exit_zero(tmp_path, capsys):
 def test_reports_are_written_and_user_latex_is_inert(tmp_path):
     path = tmp_path / "c.yaml"
     evil = r"\input{/etc/passwd} \write18{rm -rf /} x = \catcode 1"
-    path.write_text(claims_file(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = (a^{(L)} - y)")
-                    + f"  - id: evil\n    latex: '{evil}'\n")
+    path.write_text(
+        claims_file(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = (a^{(L)} - y)")
+        + f"  - id: evil\n    latex: '{evil}'\n"
+    )
     html, tex = tmp_path / "r.html", tmp_path / "r.tex"
     assert check.main(_args(path, report=str(html))) == 1
     assert check.main(_args(path, report=str(tex))) == 1

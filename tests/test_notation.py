@@ -1,12 +1,28 @@
 """The LaTeX parser: the notes' dialects, round trips, and error positions."""
 
+# ruff: noqa: E501 - the notes' formulas are kept on one line, as written
+
 from __future__ import annotations
 
 import pytest
 
 from derive.notation import (
-    BinOp, Call, Cases, Deriv, Matrix, Name, Neg, Num, ParseError, Pow, Sum, Transpose,
-    parse_chain, parse_condition, parse_expression, to_latex,
+    BinOp,
+    Call,
+    Cases,
+    Deriv,
+    Matrix,
+    Name,
+    Neg,
+    Num,
+    ParseError,
+    Pow,
+    Sum,
+    Transpose,
+    parse_chain,
+    parse_condition,
+    parse_expression,
+    to_latex,
 )
 
 
@@ -85,8 +101,14 @@ def test_words_are_names_and_juxtaposition_multiplies():
 
 
 def test_derivative_spellings():
-    for text in (r"\frac{\partial F}{\partial X}", r"\partial F / \partial X", r"\frac{d}{dX} F",
-                 r"\frac{dF}{dX}", r"\frac{\mathrm{d}F}{\mathrm{d}X}", r"\frac{\partial}{\partial X}(F)"):
+    for text in (
+        r"\frac{\partial F}{\partial X}",
+        r"\partial F / \partial X",
+        r"\frac{d}{dX} F",
+        r"\frac{dF}{dX}",
+        r"\frac{\mathrm{d}F}{\mathrm{d}X}",
+        r"\frac{\partial}{\partial X}(F)",
+    ):
         d = parse_expression(text)
         assert isinstance(d, Deriv), text
         assert isinstance(d.X, Name) and d.X.base == "X"
