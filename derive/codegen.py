@@ -176,11 +176,7 @@ class ArrayPrinter(NumPyPrinter):
         if positive and positive[0] is not terms[0]:
             terms.remove(positive[0])
             terms.insert(0, positive[0])
-        out = (
-            self.parenthesize(terms[0], 40)
-            if not _is_negated(terms[0])
-            else "-" + self.parenthesize(-terms[0], 50)
-        )
+        out = self.parenthesize(terms[0], 40) if not _is_negated(terms[0]) else "-" + self.parenthesize(-terms[0], 50)
         for term in terms[1:]:
             if _is_negated(term):
                 out += " - " + self.parenthesize(-term, 41)
@@ -241,9 +237,7 @@ def vectorize(expr: sp.Expr, columns: dict[sp.Symbol, tuple[int, sp.Symbol]], un
             elif cols == [unit]:
                 out.append(generic)
             else:
-                raise CodegenError(
-                    f"cannot write {expr} as array code: {generic} is not summed over every unit"
-                )
+                raise CodegenError(f"cannot write {expr} as array code: {generic} is not summed over every unit")
         return sp.Add(*out)
     if expr.is_Atom:
         raise CodegenError(f"cannot write {expr} as array code: it names unit {ks[0]} outside a sum")
@@ -258,9 +252,7 @@ def _shift_exponentials(exprs: list[sp.Expr], z: sp.Symbol, m: RowSymbol, s: sp.
     """
     shifted = []
     for expr in exprs:
-        out = expr.replace(
-            lambda e: isinstance(e, sp.exp) and e.args[0] == z, lambda e: sp.exp(m) * sp.exp(s)
-        )
+        out = expr.replace(lambda e: isinstance(e, sp.exp) and e.args[0] == z, lambda e: sp.exp(m) * sp.exp(s))
         out = sp.expand_log(out, force=True)
         leftover = [e for e in out.atoms(sp.exp) if e.args[0] != s]
         if leftover:
@@ -297,8 +289,9 @@ class GeneratedSource:
     """The generated module: its ``source`` and the namespace functions it calls (``xp.<name>``)."""
 
     source: str
-    namespace_functions: frozenset[str]
+    namespace_functions: frozenset[str]  # used by forward and loss_and_grad
     net_label: str
+    buffered_functions: frozenset[str] = frozenset()  # used by workspace and loss_and_grad_into
 
 
 class _Function:
@@ -346,6 +339,171 @@ class _Function:
     def render(self, signature: str, doc: str, returns: str) -> str:
         body = [f'    """{doc}"""'] + [f"    {line}" for line in self.lines] + [f"    return {returns}"]
         return f"def {signature}:\n" + "\n".join(body) + "\n"
+
+
+_UFUNCS = {"exp", "log", "tanh", "sinh", "cosh", "sqrt", "log1p", "expm1"}  # f(x, out=...) in place
+
+
+def _stable_forms(expr: sp.Expr) -> sp.Expr:
+    """Registry functions rewritten to their overflow-free elementary form, where the rule gives one.
+
+    σ(x) = (1 + tanh(x/2))/2 is what ``sigmoid._numpycode`` prints; as a SymPy tree (its
+    ``rewrite(tanh)``) it can be evaluated in place, step by step, into a buffer.
+    """
+    return expr.replace(
+        lambda e: (
+            isinstance(e, sp.Function) and type(e).__module__ == rules.__name__ and hasattr(e, "_eval_rewrite_as_tanh")
+        ),
+        lambda e: e.rewrite(sp.tanh),
+    )
+
+
+class _BufferedFunction(_Function):
+    """The same lines, each array intermediate written into a preallocated buffer (``out=``).
+
+    Every intermediate of shape (m, n) gets a buffer of the workspace, allocated once per batch
+    size and dtype and reused by every call: no allocation, no page faults on large batches.
+    An elementwise expression becomes one nested call of ufuncs that all write into the target
+    buffer, e.g. ``xp.multiply(xp.subtract(1, A1, out=D1), P1, out=D1)``; a second non-trivial
+    operand goes to a scratch buffer. Matrix products use ``xp.matmul(a, b, out=Z)``. Functions
+    with no in-place form (ReLU, softplus) and the returned gradients allocate as usual.
+    """
+
+    def __init__(self, printer: ArrayPrinter, names: Iterable[sp.Symbol], shapes: dict[str, tuple[str, ...]]):
+        super().__init__(printer, names)
+        self.shapes = dict(shapes)
+        self.buffers: dict[str, tuple[str, ...]] = {}
+        self._scratch_used: dict[tuple[str, ...], int] = {}
+
+    # ---- shapes and buffers ------------------------------------------------------------
+
+    def shape(self, expr: sp.Basic) -> tuple[str, ...]:
+        if isinstance(expr, (RowSum, RowMax)):
+            return ("m", "1")
+        if isinstance(expr, (Total, ColSum)) or expr.is_number:
+            return ()
+        if expr.is_Symbol:
+            return self.shapes.get(str(expr), ())
+        best: tuple[str, ...] = ()
+        for arg in expr.args:
+            s = self.shape(arg)
+            if len(s) > len(best) or (len(s) == 2 and best[1:] == ("1",) and s[1] != "1"):
+                best = s
+        return best
+
+    def _buffer(self, name: str, shape: tuple[str, ...]) -> str:
+        if self.buffers.setdefault(name, shape) != shape:
+            raise CodegenError(f"buffer {name} used with shapes {self.buffers[name]} and {shape}")
+        return name
+
+    def _scratch(self, shape: tuple[str, ...]) -> str:
+        k = self._scratch_used.get(shape, 0)
+        self._scratch_used[shape] = k + 1
+        return self._buffer(f"s{'r' if shape[1] == '1' else shape[1]}_{k}", shape)
+
+    # ---- printing into a buffer ----------------------------------------------------------
+
+    def _is_direct(self, expr: sp.Basic) -> bool:
+        """Used as it is (a name, a number, a scalar, or a call with no in-place form)."""
+        if expr.is_Symbol or expr.is_number or self.shape(expr) == ():
+            return True
+        if isinstance(expr, (RowSum, RowMax)) or expr.is_Add or expr.is_Mul or expr.is_Pow:
+            return False
+        return not (isinstance(expr, sp.Function) and type(expr).__name__ in _UFUNCS)
+
+    def _operand(self, expr: sp.Basic) -> str:
+        if self._is_direct(expr):
+            return self.printer.doprint(expr)
+        return self._into(expr, self._scratch(self.shape(expr)))
+
+    def _first(self, expr: sp.Basic, out: str) -> str:
+        return self.printer.doprint(expr) if self._is_direct(expr) else self._into(expr, out)
+
+    def _into(self, expr: sp.Basic, out: str) -> str:
+        """Code that evaluates ``expr`` into the buffer ``out`` (and returns it)."""
+        p = self.printer.doprint
+        if expr.is_Add:
+            return self._sum_into(list(expr.args), out)
+        if expr.is_Mul:
+            coeff = sp.Mul(*[f for f in expr.args if f.is_number or f in self.printer._scalars])
+            rest = [f for f in expr.args if not (f.is_number or f in self.printer._scalars)]
+            numer = sorted([f for f in rest if not (f.is_Pow and f.exp == -1)], key=self._is_direct)
+            denom = [f.base for f in rest if f.is_Pow and f.exp == -1]
+            code = self._first(numer[0], out) if numer else "1"
+            for f in numer[1:]:
+                code = f"xp.multiply({code}, {self._operand(f)}, out={out})"
+            for d in denom:
+                code = f"xp.divide({code}, {self._operand(d)}, out={out})"
+            if coeff != 1:
+                code = f"xp.multiply({code}, {p(coeff)}, out={out})"
+            return code
+        if expr.is_Pow:
+            base, exponent = expr.args
+            if exponent == -1:
+                return f"xp.divide(1, {self._operand(base)}, out={out})"
+            if exponent == 2:
+                return f"xp.square({self._first(base, out)}, out={out})"
+            return f"xp.power({self._first(base, out)}, {p(exponent)}, out={out})"
+        if isinstance(expr, (RowSum, RowMax)):
+            func = "sum" if isinstance(expr, RowSum) else "max"
+            self.printer._module_format(f"xp.{func}")
+            return f"xp.{func}({self._operand(expr.args[0])}, axis=1, keepdims=True, out={out})"
+        name = type(expr).__name__
+        self.printer._module_format(f"xp.{name}")
+        return f"xp.{name}({self._first(expr.args[0], out)}, out={out})"
+
+    def _sum_into(self, terms: list[sp.Expr], out: str) -> str:
+        """A sum into ``out``: the first non-trivial term is computed there, the others added on."""
+        signed = [(-t, True) if _is_negated(t) else (t, False) for t in terms]  # (magnitude, minus)
+        signed.sort(key=lambda tm: (self._is_direct(tm[0]), tm[1]))
+        (head, minus), rest = signed[0], signed[1:]
+        if self._is_direct(head):  # every term is direct: the first operation writes ``out``
+            if minus:
+                code = f"xp.negative({self.printer.doprint(head)}, out={out})"
+            else:
+                code = self.printer.doprint(head)
+        elif minus:
+            positive = [tm for tm in rest if not tm[1]]
+            if positive:  # p − u: u into ``out`` first, then subtract it from p
+                rest.remove(positive[0])
+                code = f"xp.subtract({self._operand(positive[0][0])}, {self._into(head, out)}, out={out})"
+            else:
+                code = f"xp.negative({self._into(head, out)}, out={out})"
+        else:
+            code = self._into(head, out)
+        for term, term_minus in rest:
+            code = f"xp.{'subtract' if term_minus else 'add'}({code}, {self._operand(term)}, out={out})"
+        return code
+
+    # ---- lines ---------------------------------------------------------------------------
+
+    def assign(self, target: str, expr: sp.Basic) -> None:
+        if isinstance(expr, sp.MatMul):
+            a, b = (self.printer.doprint(arg) for arg in expr.args)
+            self.printer._module_format("xp.matmul")
+            self.shapes[target] = tuple(str(d) for d in expr.shape)
+            if target.startswith("g"):  # a gradient: returned to the caller, so a new array
+                self.lines.append(f"{target} = xp.matmul({a}, {b})")
+            else:
+                self._buffer(target, self.shapes[target])
+                self.lines.append(f"xp.matmul({a}, {b}, out={target})")
+            return
+        expr = _stable_forms(expr)
+        self.shapes[target] = self.shape(expr)
+        if self._is_direct(expr):
+            self.lines.append(f"{target} = {self.printer.doprint(expr)}")
+            return
+        self._buffer(target, self.shapes[target])
+        self.lines.append(self._into(expr, target))
+
+    def render_workspace(self) -> str:
+        items = ", ".join(f"xp.empty(({', '.join(shape)}), dtype=dtype)" for shape in self.buffers.values())
+        return (
+            "def workspace(X, dtype):\n"
+            '    """Buffers for the intermediates of loss_and_grad_into, for len(X) rows of dtype."""\n'
+            "    m = X.shape[0]\n"
+            f"    return ({items},)\n"
+        )
 
 
 def _temporaries() -> Iterable[sp.Symbol]:
@@ -457,42 +615,50 @@ def generate_source(net: Network) -> GeneratedSource:
         fwd.assign(target, expr)
     fwd.shared([f"A{L}"], [a_L])
 
-    # ---- loss_and_grad(params, X, Y) ------------------------------------------------------
+    # ---- loss_and_grad(params, X, Y) and its buffered twin -------------------------------------
+    def write_loss_and_grad(fn: _Function) -> list[str]:
+        fn.raw("inv_m = 1.0 / X.shape[0]")
+        forward_lines(fn, L)
+        fn.comment(
+            f"output and cost ({net.loss}{', logits form' if net.loss_rule.logits_form else ''}), delta = dJ/dZ{L}"
+        )
+        for target, expr in pre:
+            fn.assign(target, expr)
+        cost = lay.inv_m * data_total
+        if net.l2:
+            cost += lay.lam * lay.inv_m / 2 * sp.Add(*[Total(lay.Wsym[l] ** 2) for l in range(1, L + 1)])
+        fn.shared([f"A{L}", "J", f"D{L}"], [a_L, cost, lay.inv_m * delta])
+        grads = []
+        for l in range(L, 0, -1):
+            fn.comment(f"layer {l} gradients" + (f", then delta of layer {l - 1}" if l > 1 else ""))
+            d_mat = lay.mat(f"D{l}", lay.m, net.sizes[l])
+            fn.assign(f"gW{l}", sp.MatMul(d_mat.T, lay.a_matrix(l - 1)))
+            if net.l2:
+                fn.update(f"gW{l}", "+", lay.lam * lay.inv_m * lay.Wsym[l])
+            fn.assign(f"gb{l}", ColSum(lay.D[l]))
+            grads.append(f"(gW{l}, gb{l})")
+            if l > 1:
+                act = net.activations[l - 2]
+                P = _array(f"P{l - 1}")
+                product = sp.MatMul(d_mat, lay.W[l])
+                local = P * act.derivative(lay.Z[l - 1], lay.A[l - 1])
+                if local == P:  # g' = 1: δ is the product itself
+                    fn.assign(f"D{l - 1}", product)
+                else:
+                    fn.assign(f"P{l - 1}", product)
+                    fn.shared([f"D{l - 1}"], [local])
+        return grads
+
     printer = ArrayPrinter(scalars)
     fn = _Function(printer, names)
     fn.raw(f"{unpack} = params")
-    fn.raw("inv_m = 1.0 / X.shape[0]")
-    forward_lines(fn, L)
-    fn.comment(
-        f"output and cost ({net.loss}{', logits form' if net.loss_rule.logits_form else ''}), "
-        f"delta = dJ/dZ{L}"
-    )
-    for target, expr in pre:
-        fn.assign(target, expr)
-    cost = lay.inv_m * data_total
-    if net.l2:
-        cost += lay.lam * lay.inv_m / 2 * sp.Add(*[Total(lay.Wsym[l] ** 2) for l in range(1, L + 1)])
-    fn.shared([f"A{L}", "J", f"D{L}"], [a_L, cost, lay.inv_m * delta])
+    grads = write_loss_and_grad(fn)
 
-    grads = []
-    for l in range(L, 0, -1):
-        fn.comment(f"layer {l} gradients" + (f", then delta of layer {l - 1}" if l > 1 else ""))
-        d_mat = lay.mat(f"D{l}", lay.m, net.sizes[l])
-        fn.assign(f"gW{l}", sp.MatMul(d_mat.T, lay.a_matrix(l - 1)))
-        if net.l2:
-            fn.update(f"gW{l}", "+", lay.lam * lay.inv_m * lay.Wsym[l])
-        fn.assign(f"gb{l}", ColSum(lay.D[l]))
-        grads.append(f"(gW{l}, gb{l})")
-        if l > 1:
-            act = net.activations[l - 2]
-            P = _array(f"P{l - 1}")
-            product = sp.MatMul(d_mat, lay.W[l])
-            local = P * act.derivative(lay.Z[l - 1], lay.A[l - 1])
-            if local == P:  # g' = 1: δ is the product itself
-                fn.assign(f"D{l - 1}", product)
-            else:
-                fn.assign(f"P{l - 1}", product)
-                fn.shared([f"D{l - 1}"], [local])
+    shapes = {"X": ("m", str(net.sizes[0])), "Y": ("m", str(net.sizes[-1])), f"M{L}": ("m", "1")}
+    buffered = _BufferedFunction(ArrayPrinter(scalars), names, shapes)
+    body_start = len(buffered.lines)
+    write_loss_and_grad(buffered)
+    buffered.lines[body_start:body_start] = [f"{unpack} = params", f"{', '.join(buffered.buffers)}, = ws"]
 
     header = (
         f'"""Backpropagation for the network {net.label!r}, generated by derive.codegen.\n\n'
@@ -510,7 +676,16 @@ def generate_source(net: Network) -> GeneratedSource:
                 "The cost J and its gradient, [(dJ/dW, dJ/db) per layer].",
                 f"J, [{', '.join(reversed(grads))}]",
             ),
+            buffered.render_workspace(),
+            buffered.render(
+                "loss_and_grad_into(params, X, Y, ws)",
+                "loss_and_grad with every intermediate in the buffers ws = workspace(X, dtype).",
+                f"J, [{', '.join(reversed(grads))}]",
+            ),
         ]
     )
     used = frozenset(printer.module_imports.get("xp", set()) | fwd.printer.module_imports.get("xp", set()))
-    return GeneratedSource(source=source, namespace_functions=used, net_label=net.label)
+    buffered_used = frozenset(buffered.printer.module_imports.get("xp", set()) | {"empty"})
+    return GeneratedSource(
+        source=source, namespace_functions=used, net_label=net.label, buffered_functions=buffered_used
+    )

@@ -51,6 +51,10 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy function classes are lower cas
     def _eval_rewrite_as_exp(self, x: Expr, **kwargs: object) -> Expr:
         return 1 / (1 + sp.exp(-x))
 
+    def _eval_rewrite_as_tanh(self, x: Expr, **kwargs: object) -> Expr:
+        # The overflow-free form _numpycode prints, as a SymPy tree (the engine evaluates it in place).
+        return (1 + sp.tanh(x / 2)) / 2
+
     def _eval_is_positive(self) -> bool | None:
         return True if self.args[0].is_real else None
 

@@ -1,0 +1,184 @@
+"""The code generator: what it emits, how it reads the registry, and the buffered twin."""
+
+from __future__ import annotations
+
+import threading
+import types
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derive import Network, rules
+from derive.codegen import (
+    ArrayPrinter,
+    CodegenError,
+    RowSum,
+    Total,
+    generate_source,
+    vectorize,
+)
+from derive.engine import compile_network
+from derive.errors import InputError
+
+HIDDEN = [name for name, rule in rules.ACTIVATIONS.items() if rule.elementwise]
+PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.outputs]
+
+
+def _problem(net: Network, m: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    params = [(rng.standard_normal((o, i)), rng.standard_normal(o)) for i, o in zip(net.sizes, net.sizes[1:])]
+    X = rng.standard_normal((m, net.sizes[0]))
+    Y = rng.random((m, net.sizes[-1]))
+    if net.loss == "cce":
+        Y /= Y.sum(1, keepdims=True)
+    return params, X, Y
+
+
+def _assignments(source: str, function: str) -> list[str]:
+    body = source.split(f"def {function}(")[1].split("\ndef ")[0]
+    return [line.strip().split(" = ")[0] for line in body.splitlines() if " = " in line and "#" not in line]
+
+
+def test_one_line_per_intermediate_in_backprop_order() -> None:
+    net = Network([2, 4, 3, 2], hidden=["sigmoid", "tanh"], output="softmax", loss="cce", l2=0.1)
+    targets = _assignments(generate_source(net).source, "loss_and_grad")
+    expected = ["Z1", "A1", "Z2", "A2", "Z3", "M3", "S3", "A3", "J", "D3", "gW3", "gb3", "P2", "D2", "gW2", "gb2",
+                "P1", "D1", "gW1", "gb1"]  # fmt: skip
+    positions = [targets.index(name) for name in expected]
+    assert positions == sorted(positions), targets
+
+
+def test_matrix_products_are_explicit_lines_with_transposes() -> None:
+    source = generate_source(Network([3, 4, 2], hidden="tanh", output="sigmoid", loss="bce")).source
+    plain = source.split("def loss_and_grad(")[1].split("\ndef ")[0]
+    for line in ("Z1 = X @ W1.T", "Z2 = A1 @ W2.T", "gW2 = D2.T @ A1", "P1 = D2 @ W2", "gW1 = D1.T @ X"):
+        assert line in plain
+    buffered = source.split("def loss_and_grad_into(")[1]
+    assert "xp.matmul(X, W1.T, out=Z1)" in buffered and "gW1 = xp.matmul(D1.T, X)" in buffered
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize(("output", "loss"), PAIRS)
+def test_source_is_array_code_only(hidden: str, output: str, loss: str) -> None:
+    generated = generate_source(Network([2, 3, 2], hidden=hidden, output=output, loss=loss, l2=0.5))
+    assert "sympy" not in generated.source.lower() and "import" not in generated.source
+    compile(generated.source, "<generated>", "exec")
+    scope: dict[str, object] = {"xp": np}
+    exec(compile(generated.source, "<generated>", "exec"), scope)  # noqa: S102 - our generated code
+    assert {"forward", "loss_and_grad", "workspace", "loss_and_grad_into"} <= set(scope)
+    assert generated.namespace_functions <= set(dir(np))
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize(("output", "loss"), PAIRS)
+def test_buffered_and_plain_functions_agree(hidden: str, output: str, loss: str) -> None:
+    net = Network([3, 5, 4, 2], hidden=hidden, output=output, loss=loss, l2=0.2)
+    params, X, Y = _problem(net)
+    J1, g1 = compile_network(net).loss_and_grad(params, X, Y)
+    J2, g2 = compile_network(net, buffered=False).loss_and_grad(params, X, Y)
+    assert abs(J1 - J2) <= 1e-14 * abs(J2)
+    for (a, b), (c, d) in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(b, d, rtol=1e-13, atol=1e-15)
+
+
+def test_returned_gradients_are_fresh_arrays() -> None:
+    net = Network([3, 4, 2], hidden="sigmoid", output="softmax", loss="cce")
+    engine = net.compile()
+    params, X, Y = _problem(net)
+    J1, g1 = engine.loss_and_grad(params, X, Y)
+    kept = [(a.copy(), b.copy()) for a, b in g1]
+    J2, g2 = engine.loss_and_grad(params, X * 2, Y)
+    assert J1 != J2
+    for (a, b), (c, d) in zip(g1, kept, strict=True):  # the second call did not overwrite the first
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
+def test_workspaces_are_per_thread_and_per_shape() -> None:
+    net = Network([3, 6, 2], hidden="tanh", output="sigmoid", loss="mse")
+    engine = net.compile()
+    problems = [_problem(net, m=m, seed=m) for m in (5, 7, 5, 9)]
+    expected = [compile_network(net).loss_and_grad(*p) for p in problems]  # one thread, own engine
+    errors: list[str] = []
+
+    def work(k: int) -> None:
+        for _ in range(200):
+            J, grads = engine.loss_and_grad(*problems[k])
+            if J != expected[k][0] or not np.array_equal(grads[0][0], expected[k][1][0][0]):
+                errors.append(f"thread {k}")
+                return
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(problems))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_mixed_dtypes_follow_numpy_promotion() -> None:
+    net = Network([3, 4, 2], hidden="relu", output="sigmoid", loss="bce")
+    params, X, Y = _problem(net)
+    J, grads = net.compile().loss_and_grad(params, X.astype(np.float32), Y)
+    assert grads[0][0].dtype == np.float64 and np.isfinite(J)
+
+
+def test_namespace_without_a_function_is_refused() -> None:
+    engine = Network([2, 3, 1], hidden="tanh", output="sigmoid", loss="bce").compile()
+    incomplete = types.SimpleNamespace(__name__="tiny", sum=np.sum)
+    with pytest.raises(InputError, match="lacks"):
+        engine.loss_and_grad(engine.init_params(0), np.zeros((2, 2)), np.zeros((2, 1)), xp=incomplete)
+
+
+# ---- reading the registry ------------------------------------------------------------------
+
+
+def test_vectorize_turns_sums_over_units_into_row_sums() -> None:
+    Z, Y = sp.Symbol("Z", real=True), sp.Symbol("Y", real=True)
+    z = [sp.Symbol(f"z{k}", real=True) for k in range(3)]
+    y = [sp.Symbol(f"y{k}", real=True) for k in range(3)]
+    columns = {**{s: (k, Z) for k, s in enumerate(z)}, **{s: (k, Y) for k, s in enumerate(y)}}
+    cce = rules.LOSSES["cce"].logits_form(z, y)
+    assert vectorize(cce, columns, unit=None) == sp.log(RowSum(sp.exp(Z))) - RowSum(Y * Z)
+    softmax_0 = rules.softmax(z)[0]
+    assert vectorize(softmax_0, columns, unit=0) == sp.exp(Z) / RowSum(sp.exp(Z))
+    with pytest.raises(CodegenError, match="not summed over every unit"):
+        vectorize(z[0] + z[1], columns, unit=None)
+
+
+def test_softmax_and_cross_entropy_are_shifted_by_the_row_maximum() -> None:
+    source = generate_source(Network([2, 3], output="softmax", loss="cce")).source
+    plain = source.split("def loss_and_grad(")[1].split("\ndef ")[0]
+    assert "M1 = xp.max(Z1, axis=1, keepdims=True)" in plain and "S1 = Z1 - M1" in plain
+    assert "xp.exp(S1)" in plain and "xp.exp(Z1)" not in plain
+    assert "M1 + xp.log(" in plain  # log Σ e^z = M + log Σ e^(z−M)
+
+
+def test_bce_uses_the_logits_form() -> None:
+    source = generate_source(Network([2, 1], output="sigmoid", loss="bce")).source
+    assert "xp.logaddexp(0, Z1) - Y*Z1" in source and "xp.log(" not in source
+
+
+def test_common_subexpressions_are_computed_once() -> None:
+    source = generate_source(Network([2, 2], output="identity", loss="sq")).source
+    plain = source.split("def loss_and_grad(")[1].split("\ndef ")[0]
+    assert plain.count("A1 - Y") == 1  # shared by the cost and δ
+
+
+def test_sigmoid_rewrite_matches_its_printed_form() -> None:
+    x = sp.Symbol("x", real=True)
+    printed = ArrayPrinter().doprint(rules.sigmoid(x))
+    rewritten = rules.sigmoid(x).rewrite(sp.tanh)
+    values = np.linspace(-800, 800, 2001)
+    f_printed = eval(compile(f"lambda x: {printed}", "<printed>", "eval"), {"xp": np})  # noqa: S307 - ours
+    f_rewritten = sp.lambdify(x, rewritten, "numpy")
+    np.testing.assert_allclose(f_printed(values), f_rewritten(values), rtol=1e-15, atol=1e-300)
+    assert sp.simplify((rewritten - 1 / (1 + sp.exp(-x))).rewrite(sp.exp)) == 0
+
+
+def test_total_pulls_out_numbers() -> None:
+    A = sp.Symbol("A", real=True)
+    assert Total(A**2 / 2) == Total(A**2) / 2
+    assert ArrayPrinter().doprint(Total(A)) == "xp.sum(A, axis=None)"
