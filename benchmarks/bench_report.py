@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LINE = re.compile(r"\[derive (?P<derive>[\d.]+) s, report (?P<report>[\d.]+) s\]")
+LINE = re.compile(r"\[derive (?P<derive>[\d.]+) s, report (?P<report>[\d.]+) s")
 
 
 def command(out: str) -> list[str]:
