@@ -229,7 +229,7 @@ class DerivationBuilder:
                 layer=L,
             )
         else:
-            jac = {(i, j): a[i] * (int(i == j) - a[j]) for i in range(n) for j in range(n)}
+            jac = {(i, j): act.jacobian(i, j, a[i], a[j]) for i in range(n) for j in range(n)}
             self.add(
                 "softmax Jacobian at the output",
                 rf"\frac{{\partial a^{{({L})}}_i}}{{\partial z^{{({L})}}_j}} = "

@@ -79,7 +79,7 @@ def activation_identities(act: rules.Activation) -> list[Identity]:
     if not act.elementwise:  # softmax: the Jacobian for a symbolic number of units n
         softmax = lambda q: sp.exp(_z[q]) / _sum(sp.exp(_z[_k]))  # noqa: E731
         lhs = sp.diff(softmax(_i), _z[_j])
-        rhs = softmax(_i) * (sp.KroneckerDelta(_i, _j) - softmax(_j))
+        rhs = act.jacobian(_i, _j, softmax(_i), softmax(_j))
         return [
             Identity(
                 "softmax Jacobian, n units",

@@ -188,6 +188,9 @@ class Activation:
     derivative: Callable[[Expr, Expr], Expr]
     derivative_latex: str  # g'(z) in the notes' notation
     elementwise: bool = True
+    # For a vector -> vector activation: ∂a_i/∂z_j as a function of (i, j, a_i, a_j), i and j
+    # symbolic or integer indices (a Kronecker delta decides the diagonal).
+    jacobian: Callable[[Expr, Expr, Expr, Expr], Expr] | None = None
     # For a vector activation (elementwise=False): the whole layer's output from its z entries.
     vector: Callable[[Sequence[Expr]], list[Expr]] | None = None
 
@@ -240,6 +243,7 @@ ACTIVATIONS: dict[str, Activation] = {
             derivative=lambda z, a: a * (1 - a),  # the diagonal of the Jacobian σ_i(δ_ij − σ_j)
             derivative_latex=r"\frac{\partial \sigma_i}{\partial z_j} = \sigma_i\,(\delta_{ij} - \sigma_j)",
             elementwise=False,
+            jacobian=lambda i, j, a_i, a_j: a_i * (sp.KroneckerDelta(i, j) - a_j),
             vector=softmax,
         ),
     ]
