@@ -5,6 +5,7 @@ Rendering the catalog runs the real derivation once (module fixture), in-process
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import subprocess
@@ -54,9 +55,14 @@ def test_committed_reports_are_up_to_date(rendered):
     missing = sorted(set(new) - set(old))
     stale = sorted(set(old) - set(new))
     changed = sorted(name for name in set(new) & set(old) if new[name] != old[name])
+    first = ""
+    if changed:  # show where the first changed file starts to differ
+        diff = difflib.unified_diff(old[changed[0]].decode().splitlines(), new[changed[0]].decode().splitlines(),
+                                    f"reports/{changed[0]}", "rendered now", n=0, lineterm="")
+        first = "\n" + "\n".join(list(diff)[:8])
     assert not (missing or stale or changed), (
         f"reports/ is out of date (missing {missing}, no longer written {stale}, changed {changed}); "
-        f"regenerate with: {REGENERATE}"
+        f"regenerate with: {REGENERATE}{first}"
     )
 
 
