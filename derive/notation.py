@@ -415,7 +415,10 @@ def _lex(text: str) -> list[Token]:
 def parse_chain(text: str) -> Chain:
     """Parse an equation chain ``a = b = c`` (a single expression is a chain of one side)."""
     p = _Parser(_prepare(_lex(text)), text)
-    chain = p.chain()
+    try:
+        chain = p.chain()
+    except RecursionError:
+        raise ParseError("the formula is nested too deeply to read", p.tok.pos, text) from None
     p.expect_end()
     return chain
 
@@ -423,7 +426,10 @@ def parse_chain(text: str) -> Chain:
 def parse_expression(text: str) -> Node:
     """Parse one expression (no ``=``)."""
     p = _Parser(_prepare(_lex(text)), text)
-    node = p.expr()
+    try:
+        node = p.expr()
+    except RecursionError:
+        raise ParseError("the formula is nested too deeply to read", p.tok.pos, text) from None
     p.expect_end()
     return node
 
@@ -431,6 +437,13 @@ def parse_expression(text: str) -> Node:
 def parse_condition(text: str) -> list[Cond]:
     """Parse a ``when:`` restriction: conditions joined by commas or ``\\text{and}``."""
     p = _Parser(_prepare(_lex(text)), text)
+    try:
+        return _conditions(p)
+    except RecursionError:
+        raise ParseError("the condition is nested too deeply to read", p.tok.pos, text) from None
+
+
+def _conditions(p: _Parser) -> list[Cond]:
     conds = [p.condition()]
     while p.peek_op(",") or (p.tok.kind == "TEXT" and p.tok.value.strip() == "and") or p.peek_cmd("land"):
         p.advance()

@@ -72,20 +72,12 @@ def _numeric_form(expr: sp.Expr) -> sp.Expr:
     return textbook_form(sp.sympify(expr))
 
 
-def random_points(symbols: list[sp.Symbol], count: int, seed: int) -> list[dict[sp.Symbol, sp.Float]]:
-    """Points in three regions: (0.1, 0.9) where sigmoids, logs and targets live; (-1.5, 1.5) to
-    meet the negative side of ReLU and step; (0.5, 2.5) away from 0 and 1."""
+def random_points(symbols: list[sp.Symbol], count: int, seed: int) -> list[dict[sp.Symbol, sp.Rational]]:
+    """Exact rational points in three regions: (0.1, 0.9) where sigmoids, logs and targets live;
+    (-1.5, 1.5) to meet the negative side of ReLU and step; (0.5, 2.5) away from 0 and 1.
+    Rational, so that substituting them never rounds: only ``evalf`` approximates, adaptively."""
     rng = random.Random(seed)
-    regions = [
-        (0.1, 0.9),
-        (0.1, 0.9),
-        (-1.5, 1.5),
-        (0.1, 0.9),
-        (0.5, 2.5),
-        (-1.5, 1.5),
-        (0.1, 0.9),
-        (0.5, 2.5),
-    ]
+    regions = [(0.1, 0.9), (0.1, 0.9), (-1.5, 1.5), (0.1, 0.9), (0.5, 2.5), (-1.5, 1.5), (0.1, 0.9), (0.5, 2.5)]
     points = []
     for k in range(count):
         lo, hi = regions[k % len(regions)]
@@ -94,30 +86,32 @@ def random_points(symbols: list[sp.Symbol], count: int, seed: int) -> list[dict[
             v = rng.uniform(lo, hi)
             if s.is_nonnegative and v < 0:
                 v = -v
-            pt[s] = sp.Float(repr(round(v, 6)), DIGITS)
+            pt[s] = sp.Rational(repr(round(v, 6)))
         points.append(pt)
     return points
 
 
 def numeric_value(expr: sp.Expr, point: dict) -> sp.Float | None:
-    """``expr`` at ``point`` to 50 digits, or None where it is not a finite real number."""
+    """``expr`` at ``point`` to 50 digits, or None where it is not a finite real number. A value
+    that is zero to the working precision comes back as 0."""
     try:
         v = sp.sympify(expr).xreplace(point)
-        v = v.evalf(DIGITS) if not v.is_Number else v
-    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        v = v.evalf(DIGITS, maxn=DIGITS * 6) if not v.is_Number else v
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError, RecursionError):
         return None
     if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
     if not v.is_Number:
         re, im = v.as_real_imag()
         try:
-            if abs(sp.Float(im, DIGITS)) > sp.Float("1e-40"):
-                return None
-            v = sp.Float(re, DIGITS)
+            re, im = sp.Float(re, DIGITS), sp.Float(im, DIGITS)
         except (TypeError, ValueError):
             return None
-        if not v.is_Number:
+        if not im.is_zero and im._prec > 10 and abs(im) > sp.Float("1e-40"):
             return None
+        v = re
+    if isinstance(v, sp.Float) and not v.is_zero and v._prec < 20:
+        return sp.Float(0)  # evalf found no significant digit: the value cancels to zero
     return sp.Float(v, DIGITS)
 
 
@@ -136,6 +130,14 @@ class Outcome:
 
 def _entries(v: Value) -> list[sp.Expr]:
     return list(v) if is_matrix(v) else [v]  # type: ignore[arg-type]
+
+
+def _difference_is_zero(a: sp.Expr, b: sp.Expr, point: dict) -> bool:
+    """The difference evaluated as one expression at an exact point: evalf raises its precision
+    until the *difference* has 50 correct digits, so a tiny genuine difference between huge values
+    (1e-30 next to 1e70) is seen, and a true identity comes back as 0."""
+    d = numeric_value(a - b, point)
+    return d is None or bool(d.is_zero)
 
 
 def _close(a: sp.Float, b: sp.Float, abs_tol: sp.Float | None) -> bool:
@@ -171,7 +173,9 @@ def numeric_compare(
             continue
         valid += 1
         for k, (va, vb) in enumerate(values):
-            if not _close(va, vb, tol):
+            # the exact-difference test costs most on true identities: two points suffice for it
+            exact_test = tol is None and valid <= 2
+            if not _close(va, vb, tol) or (exact_test and not _difference_is_zero(left[k], right[k], point)):
                 return Outcome(
                     "fails",
                     point=point,

@@ -397,3 +397,16 @@ def test_property_matrix_transpose(r, k, c):
         assert bad.verdict in ("fails", "holds")  # 1x1 is its own transpose; other shapes mismatch
         if (r, c) != (1, 1):
             assert bad.verdict == "fails"
+
+
+def test_a_tiny_difference_between_huge_values_is_never_holds():
+    # (a+b+c)^400 is about 1e70 at the sample points: a relative test would call these equal.
+    r = one("", "(a+b+c)^{400} = (c+b+a)^{400} + 10^{-30}")
+    assert r.verdict == "fails"
+
+
+def test_a_claim_that_explodes_is_stopped_by_its_time_limit():
+    cf = load_claims_text(claims_file("", "9^{9^{9^{9}}} = 1", "a + b = b + a"), "t.yaml")
+    slow, fast = check_file(cf, time_limit=3)
+    assert slow.verdict == "undecided" and "time limit" in slow.reason
+    assert fast.verdict == "holds"
