@@ -366,14 +366,14 @@ class DerivationBuilder:
                 rf"\frac{{\partial J}}{{\partial \Theta^{{({l})}}}} = \frac{{1}}{{m}}\Delta^{{({l})}}"
                 + (rf" + \frac{{\lambda}}{{m}}\left[\,0 \;\; W^{{({l})}}\,\right]" if self.net.l2 else "")
                 + rf",\quad \Delta^{{({l})}} = \sum_{{e=1}}^{{m}} \delta^{{({l})(e)}}"
-                rf"\begin{{bmatrix}} 1 \\ {a_prev}^{{(e)}} \end{{bmatrix}}^{{\top}}"
+                rf"\begin{{bmatrix}} 1 \\ {{{a_prev}}}^{{(e)}} \end{{bmatrix}}^{{\top}}"
             )
             rule = f"bias column 0 of Θ is b (not regularized); instance proof against SymPy's ∂J, {count}"
         else:
             reg_latex = rf" + \frac{{\lambda}}{{m}} W^{{({l})}}" if self.net.l2 else ""
             title, latex = f"gradient of J, layer {l}", (
                 rf"\frac{{\partial J}}{{\partial W^{{({l})}}}} = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} "
-                rf"\delta^{{({l})(e)}} \left({a_prev}^{{(e)}}\right)^{{\top}}{reg_latex},\qquad"
+                rf"\delta^{{({l})(e)}} \left({{{a_prev}}}^{{(e)}}\right)^{{\top}}{reg_latex},\qquad"
                 rf"\frac{{\partial J}}{{\partial b^{{({l})}}}} = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} \delta^{{({l})(e)}}"
             )
             rule = f"sum over the m = {m} examples; instance proof against SymPy's ∂J, {count}"

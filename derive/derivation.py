@@ -77,7 +77,9 @@ class Derivation:
         return render_latex(self)
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        from .report import render_html_fragment
+
+        return render_html_fragment(self)
 
     def _repr_latex_(self) -> str:
         from .report import render_latex_fragment
