@@ -51,8 +51,7 @@ def _blas_info() -> str:
         return "BLAS: threadpoolctl not installed (threads pinned by environment variables)"
     threadpool_limits(1)
     parts = [
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}, "
-        f"{i.get('num_threads')} thread(s)"
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}, {i.get('num_threads')} thread(s)"
         for i in threadpool_info()
         if i.get("user_api") == "blas"
     ]
@@ -157,9 +156,7 @@ def _fmt(seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
-    parser.add_argument(
-        "--reps", type=int, default=None, help="interleaved repetitions (default 15, quick 3)"
-    )
+    parser.add_argument("--reps", type=int, default=None, help="interleaved repetitions (default 15, quick 3)")
     parser.add_argument("--only", default=None, help="comma-separated shape names (tiny,small,medium,large)")
     args = parser.parse_args(argv)
     reps = args.reps or (3 if args.quick else 15)

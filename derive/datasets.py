@@ -48,14 +48,11 @@ class Dataset:
     def targets_for(self, n_in: int, n_out: int) -> np.ndarray:
         """The (m, n_out) target matrix for a network with n_in inputs and n_out outputs."""
         if self.X.shape[1] != n_in:
-            raise InputError(
-                f"the data has {self.X.shape[1]} input columns but the network takes {n_in}", self.name
-            )
+            raise InputError(f"the data has {self.X.shape[1]} input columns but the network takes {n_in}", self.name)
         if self.targets is not None:
             if self.targets.shape[1] != n_out:
                 raise InputError(
-                    f"the data has {self.targets.shape[1]} target columns "
-                    f"but the network has {n_out} outputs",
+                    f"the data has {self.targets.shape[1]} target columns but the network has {n_out} outputs",
                     self.name,
                 )
             return self.targets
@@ -114,13 +111,9 @@ def digits() -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise InputError(
-            "the digits data set needs scikit-learn: pip install 'derive[digits]'", "digits"
-        ) from None
+        raise InputError("the digits data set needs scikit-learn: pip install 'derive[digits]'", "digits") from None
     bunch = load_digits()
-    return Dataset(
-        "digits", bunch.data.astype(np.float64) / 16.0, labels=bunch.target.astype(np.int64), n_classes=10
-    )
+    return Dataset("digits", bunch.data.astype(np.float64) / 16.0, labels=bunch.target.astype(np.int64), n_classes=10)
 
 
 # ---- files ---------------------------------------------------------------------------------
@@ -184,9 +177,7 @@ def _load_csv(p: Path, name: str, n_in: int | None, n_out: int | None) -> Datase
                 if not all(math.isfinite(v) for v in values):
                     raise InputError("NaN or infinite value", name, line_no)
                 if rows and len(values) != len(rows[0]):
-                    raise InputError(
-                        f"{len(values)} columns, but the first row has {len(rows[0])}", name, line_no
-                    )
+                    raise InputError(f"{len(values)} columns, but the first row has {len(rows[0])}", name, line_no)
                 rows.append(values)
     except UnicodeDecodeError:
         raise InputError("not a text (UTF-8) CSV file", name) from None
@@ -225,9 +216,7 @@ def _load_csv(p: Path, name: str, n_in: int | None, n_out: int | None) -> Datase
             n_in=n_in,
             n_out=n_out,
         )
-    expected = f"{n_in + 1} (inputs and a label)" + (
-        f" or {n_in + n_out} (inputs and targets)" if n_out > 1 else ""
-    )
+    expected = f"{n_in + 1} (inputs and a label)" + (f" or {n_in + n_out} (inputs and targets)" if n_out > 1 else "")
     raise InputError(f"{cols} columns, but the network with {n_in} inputs needs {expected}", name)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -328,8 +328,3 @@ def compile_network(net: Network, xp: Any = None, buffered: bool = True) -> Engi
     if default is not None:
         engine._compiled(default)  # fail now, not at the first call, if the namespace lacks a function
     return engine
-
-
-def as_params(arrays: Sequence[Any]) -> Params:
-    """[W1, b1, W2, b2, …] as [(W1, b1), (W2, b2), …]."""
-    return [(arrays[i], arrays[i + 1]) for i in range(0, len(arrays), 2)]

@@ -122,9 +122,7 @@ def symbolic_grads(net: Network, params: Params, x: np.ndarray, y: np.ndarray) -
     point: dict[sp.Symbol, sp.Float] = {model.lam: sp.Float(net.l2, 30)}
     for l in range(1, model.L + 1):
         W, b = params[l - 1]
-        point.update(
-            {model.W[l][j, k]: sp.Float(W[j, k], 30) for j in range(W.shape[0]) for k in range(W.shape[1])}
-        )
+        point.update({model.W[l][j, k]: sp.Float(W[j, k], 30) for j in range(W.shape[0]) for k in range(W.shape[1])})
         point.update({model.b[l][j]: sp.Float(b[j], 30) for j in range(b.shape[0])})
     point.update({model.x[0][k]: sp.Float(x[k], 30) for k in range(x.shape[0])})
     point.update({model.y[0][k]: sp.Float(y[k], 30) for k in range(y.shape[0])})
@@ -158,17 +156,13 @@ def check_network(net: Network, seed: int = 0, m: int = 3, symbolic: bool = True
     result = CheckResult(net, [])
     sym_err: list[float | None] = [None] * len(grads)
     if symbolic and net.n_parameters > MAX_SYMBOLIC_PARAMETERS:
-        result.notes.append(
-            f"symbolic check skipped: {net.n_parameters} parameters (limit {MAX_SYMBOLIC_PARAMETERS})"
-        )
+        result.notes.append(f"symbolic check skipped: {net.n_parameters} parameters (limit {MAX_SYMBOLIC_PARAMETERS})")
     elif symbolic:
         J1, grads1 = engine.loss_and_grad(params, X[:1], Y[:1])
         J_sym, sym = symbolic_grads(net, params, X[0], Y[0])
         result.cost_error = abs(float(J1) - J_sym) / max(abs(J_sym), 1e-300)
         sym_err = [max(_rel(gW, rW), _rel(gb, rb)) for (gW, gb), (rW, rb) in zip(grads1, sym, strict=True)]
-    result.layers = [
-        LayerErrors(l, f, s) for l, (f, s) in enumerate(zip(fd_err, sym_err, strict=True), start=1)
-    ]
+    result.layers = [LayerErrors(l, f, s) for l, (f, s) in enumerate(zip(fd_err, sym_err, strict=True), start=1)]
     return result
 
 
@@ -189,9 +183,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("cases", nargs="*", metavar="CASE", help="catalog case names (default: all)")
     add_network_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random point (default 0)")
-    parser.add_argument(
-        "--tol", type=float, default=1e-7, help="largest relative error allowed (default 1e-7)"
-    )
+    parser.add_argument("--tol", type=float, default=1e-7, help="largest relative error allowed (default 1e-7)")
     parser.add_argument("--no-symbolic", action="store_true", help="skip the SymPy column")
     parser.set_defaults(func=main)
 

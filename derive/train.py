@@ -206,8 +206,7 @@ def svg_curve(history: History, title: str, width: int = 640, height: int = 360)
     for k, (label, color, dash) in enumerate(legend):
         lx = left + 10 + 110 * k
         out.append(
-            f'<line x1="{lx}" x2="{lx + 20}" y1="{top + 12}" y2="{top + 12}" stroke="{color}" '
-            f'stroke-width="2" {dash}/>'
+            f'<line x1="{lx}" x2="{lx + 20}" y1="{top + 12}" y2="{top + 12}" stroke="{color}" stroke-width="2" {dash}/>'
         )
         out.append(f'<text x="{lx + 25}" y="{top + 16}">{label}</text>')
     out.append("</svg>")
@@ -235,19 +234,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(needs scikit-learn) or a .npz/.csv file. Without --net a network suited to the data is "
         "chosen (digits: 64,64,10 tanh, softmax/cce).",
     )
-    parser.add_argument(
-        "--data", required=True, metavar="DATA", help="xor | spirals | digits | FILE.npz | FILE.csv"
-    )
+    parser.add_argument("--data", required=True, metavar="DATA", help="xor | spirals | digits | FILE.npz | FILE.csv")
     add_network_arguments(parser)
     parser.set_defaults(hidden=None, loss=None)  # None: taken from the data set's preset
-    parser.add_argument(
-        "--epochs", type=int, default=None, help="passes over the data (default: by data set)"
-    )
+    for action in parser._actions:  # the shared options' help names fixed defaults; here they vary
+        if action.dest == "hidden":
+            action.help = "hidden activation, or one per hidden layer (default: tanh)"
+        elif action.dest == "loss":
+            action.help = "loss (default: bce for two classes, cce for more, mse for real targets)"
+    parser.add_argument("--epochs", type=int, default=None, help="passes over the data (default: by data set)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: by data set)")
     parser.add_argument("--batch", type=int, default=None, help="rows per step (default: by data set)")
-    parser.add_argument(
-        "--momentum", type=float, default=0.9, help="SGD momentum, 0 for plain SGD (default 0.9)"
-    )
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum, 0 for plain SGD (default 0.9)")
     parser.add_argument("--seed", type=int, default=0, help="seed for initial weights, shuffling, split")
     parser.add_argument(
         "--test-fraction",

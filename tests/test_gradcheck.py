@@ -27,8 +27,7 @@ def test_witnesses_catch_a_wrong_gradient() -> None:
     engine = net.compile()
     rng = np.random.default_rng(0)
     params = [
-        (rng.standard_normal((o, i)), rng.standard_normal(o))
-        for i, o in zip(net.sizes, net.sizes[1:], strict=False)
+        (rng.standard_normal((o, i)), rng.standard_normal(o)) for i, o in zip(net.sizes, net.sizes[1:], strict=False)
     ]
     X, Y = rng.standard_normal((1, 2)), np.array([[0.3]])
     _, grads = engine.loss_and_grad(params, X, Y)

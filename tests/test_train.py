@@ -155,9 +155,7 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("filename", sorted(BAD_FILES))
-def test_bad_data_is_refused_in_one_line(
-    filename: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_data_is_refused_in_one_line(filename: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     content, message = BAD_FILES[filename]
     path = tmp_path / filename
     if isinstance(content, str):
@@ -182,17 +180,12 @@ def test_bad_data_through_a_real_subprocess(tmp_path: Path) -> None:
     assert proc.stderr.strip() == f"derive: error: {path}:2: NaN or infinite value"
 
 
-def test_missing_scikit_learn_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_scikit_learn_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     code, _, err = _run(["train", "--data", "digits"], capsys)
     assert code == 2
-    assert (
-        err.strip()
-        == "derive: error: digits: the digits data set needs scikit-learn: pip install 'derive[digits]'"
-    )
+    assert err.strip() == "derive: error: digits: the digits data set needs scikit-learn: pip install 'derive[digits]'"
 
 
 def test_digits_default_command_reaches_95_percent(capsys: pytest.CaptureFixture[str]) -> None:
