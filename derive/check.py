@@ -400,7 +400,7 @@ def _check_link(
             result.evidence = _failure_evidence(Lf, Rf, out, budget - (time.monotonic() - start))
             result.counterexample = _counterexample(out, a)
             result.expected = _expected(env, L)
-            diag_budget = max(min(budget - (time.monotonic() - start), 12.0), 1.0)
+            diag_budget = max(min(budget - (time.monotonic() - start), 8.0), 1.0)
             try:
                 result.diagnosis = diagnose(env, cf, lhs, rhs, a, L, R, Lf, Rf, seed, diag_budget)
             except Deadline:
@@ -557,7 +557,7 @@ def _run_one(cf: ClaimsFile, spec: ClaimSpec, time_limit: float, isolate: bool) 
     send.close()
     res: ClaimResult | None = None
     try:
-        if recv.poll(time_limit + 5.0):
+        if recv.poll(time_limit + 1.0):
             try:
                 res = recv.recv()
             except (EOFError, OSError):

@@ -448,7 +448,10 @@ def _symbolic_factor(env: Env, Lf: Value, Rf: Value) -> str | None:
 
     if is_matrix(Lf) or is_matrix(Rf) or Lf == 0 or Rf == 0:
         return None
-    ratio = sp.factor(sp.cancel(sp.sympify(Rf) / sp.sympify(Lf)))
+    if sp.count_ops(Lf) + sp.count_ops(Rf) > 400:
+        return None  # too large for a readable factor anyway
+    with deadline(2.0):
+        ratio = sp.factor(sp.cancel(sp.sympify(Rf) / sp.sympify(Lf)))
     if ratio.is_Number:
         return None
     ratio = env.fold(ratio)
