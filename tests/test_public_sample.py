@@ -13,10 +13,19 @@ DATA = Path(__file__).parent / "data" / "claims"
 FILES = sorted(DATA.glob("*.yaml"))
 
 
+_CACHE: dict[Path, tuple] = {}
+
+
+def _checked(path: Path) -> tuple:
+    if path not in _CACHE:  # each file is checked once for all the tests below
+        cf = load_claims(path)
+        _CACHE[path] = (cf, check_file(cf, isolate=False))
+    return _CACHE[path]
+
+
 @pytest.fixture(scope="module", params=FILES, ids=[f.stem for f in FILES])
 def checked(request):
-    cf = load_claims(request.param)
-    return cf, check_file(cf, isolate=False)
+    return _checked(request.param)
 
 
 def test_there_is_a_sample():
@@ -44,8 +53,7 @@ def test_failures_are_explained(checked):
 def test_known_diagnoses():
     by_id = {}
     for path in FILES:
-        cf = load_claims(path)
-        for r in check_file(cf, isolate=False):
+        for r in _checked(path)[1]:
             by_id[r.id] = r
     assert "factor 2" in by_id["dC0-dw-missing-2"].diagnosis
     assert "activation derivative" in by_id["dC0-db-sigmoid-derivative"].diagnosis
