@@ -14,6 +14,7 @@ import sympy as sp
 from sympy import Expr
 
 from . import rules
+from .exprs import as_expr
 
 __all__ = ["Identity", "activation_identities", "loss_identities"]
 
@@ -59,7 +60,7 @@ def _instances(lhs: Expr, rhs: Expr, free: tuple[sp.Symbol, ...], one_hot: bool 
     idx_values = [dict(zip(free, vals)) for vals in _index_grid(len(free))]
     for values in idx_values:
         sub = {_n: N_WITNESS, **values}
-        pair = [sp.sympify(side).subs(sub).doit() for side in (lhs, rhs)]
+        pair = [as_expr(side).subs(sub).doit() for side in (lhs, rhs)]
         entries = {_z[q]: sp.Symbol(f"z_{q}", real=True) for q in range(1, N_WITNESS + 1)}
         entries |= {_t[q]: sp.Symbol(f"y_{q}", real=True) for q in range(1, N_WITNESS + 1)}
         if one_hot:  # y_n = 1 − Σ_{k<n} y_k

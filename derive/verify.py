@@ -29,6 +29,7 @@ import sympy as sp
 from sympy import Expr
 
 from . import rules
+from .exprs import as_expr
 
 __all__ = [
     "DEFAULT_POINTS",
@@ -103,7 +104,7 @@ def atomize(exprs: Sequence[Expr]) -> list[Expr]:
         memo[e] = new
         return new
 
-    return [walk(sp.sympify(e)) for e in exprs]
+    return [walk(as_expr(e)) for e in exprs]
 
 
 def _node_count(e: Expr, limit: int) -> int:
@@ -134,7 +135,7 @@ def prove_equal(pairs: Sequence[Pair], timeout: float | None = DEFAULT_TIMEOUT) 
     try:
         with time_limit(timeout):
             for i, (lhs, rhs) in enumerate(pairs):
-                d = sp.sympify(lhs) - sp.sympify(rhs)
+                d = as_expr(lhs) - as_expr(rhs)
                 if _node_count(d, MAX_NODES) > MAX_NODES:
                     return False, f"expression larger than {MAX_NODES} nodes; exact proof not attempted"
                 if not _is_zero_exactly(d):
@@ -220,7 +221,7 @@ def evaluate(expr: Expr, values: dict[sp.Symbol, mpmath.mpf], memo: dict[Expr, o
 
 def numeric_witness(pairs: Sequence[Pair], points: int = DEFAULT_POINTS, seed: int = 0) -> Witness:
     """Evaluate both sides of every pair at random points with 50 significant digits."""
-    exprs = [sp.sympify(side) for pair in pairs for side in pair]
+    exprs = [as_expr(side) for pair in pairs for side in pair]
     symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name)
     rng = random.Random(seed)
     worst = 0.0
@@ -230,7 +231,7 @@ def numeric_witness(pairs: Sequence[Pair], points: int = DEFAULT_POINTS, seed: i
             values = {s: _sample(s, rng) for s in symbols}
             memo: dict[Expr, object] = {}
             for lhs, rhs in pairs:
-                left, right = evaluate(sp.sympify(lhs), values, memo), evaluate(sp.sympify(rhs), values, memo)
+                left, right = evaluate(as_expr(lhs), values, memo), evaluate(as_expr(rhs), values, memo)
                 scale = max(mpmath.mpf(1), abs(left), abs(right))
                 error = abs(left - right) / scale
                 worst = max(worst, float(error))
