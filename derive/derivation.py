@@ -92,6 +92,9 @@ class Derivation:
 # --------------------------------------------------------------------------------------------
 
 DEFAULT_EXAMPLES = 2  # m in the instance proofs: 2 so that a missing 1/m cannot hide
+# Symbolic work grows with the parameters; past this the derivation is refused at once instead of
+# running for hours (the engine has no such limit).
+MAX_SYMBOLIC_PARAMETERS = 1_000
 
 
 def derive(
@@ -101,6 +104,7 @@ def derive(
     points: int | None = None,
     seed: int = 0,
     workers: int | None = None,
+    max_parameters: int = MAX_SYMBOLIC_PARAMETERS,
 ) -> Derivation:
     """Build the derivation of ∂J/∂W^(l), ∂J/∂b^(l) for ``network`` and verify every step.
 
@@ -112,6 +116,16 @@ def derive(
     than 60 parameters, else 1).
     """
     import os
+
+    from .network import NetworkError
+
+    if network.n_parameters > max_parameters:
+        raise NetworkError(
+            f"network {network.label} has {network.n_parameters} parameters; the symbolic derivation "
+            f"is limited to {max_parameters} (the engine, train and gradcheck --no-symbolic have no such limit)"
+        )
+    if m < 1:
+        raise NetworkError(f"the instance proof needs at least one example, not m={m}")
 
     from . import verify as _verify
     from .builder import DerivationBuilder

@@ -57,3 +57,12 @@ def test_symbolic_model_shapes_and_cost() -> None:
 def test_parameter_symbols_stay_distinct_beyond_nine_units() -> None:
     model = Network([12, 11, 1]).symbolic()
     assert len(set(model.parameters)) == Network([12, 11, 1]).n_parameters
+
+
+def test_symbolic_derivation_of_a_huge_network_is_refused_at_once() -> None:
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(NetworkError, match="limited to 1000"):
+        Network([784, 128, 10]).derive()
+    assert time.perf_counter() - start < 5
