@@ -9,6 +9,10 @@ interleaved (derive, hand, torch, derive, …) so drifts in clock speed hit all 
 shows medians. "GEMM share" is the time of the matrix products alone (same shapes and
 transposes) over derive's time: what no elementwise trick can remove.
 
+Clock: CPU time of this process (``time.process_time``) by default, so that time spent waiting
+for a core on a shared machine is not counted; ``--clock wall`` uses ``time.perf_counter``.
+Every implementation runs on one thread, so CPU time is the work done.
+
 Threads: OMP/OPENBLAS/MKL_NUM_THREADS are set to 1 before NumPy is imported (and threadpoolctl
 pins BLAS when installed); PyTorch gets ``torch.set_num_threads(1)``. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are left as the environment has them; the BLAS kernel in use is printed.
@@ -114,13 +118,16 @@ def _torch_impl(params, X, Y):
     return run
 
 
+CLOCK = time.process_time
+
+
 def _calls_per_sample(fn: Callable[[], object], budget: float) -> int:
     n, elapsed = 1, 0.0
     while True:
-        start = time.perf_counter()
+        start = CLOCK()
         for _ in range(n):
             fn()
-        elapsed = time.perf_counter() - start
+        elapsed = CLOCK() - start
         if elapsed >= budget or n >= 1 << 20:
             return max(1, int(n * budget / max(elapsed, 1e-9)))
         n *= 4
@@ -132,10 +139,10 @@ def _bench(impls: dict[str, Callable[[], object]], reps: int, budget: float) -> 
     for _ in range(reps):
         for k, f in impls.items():  # interleaved: each round times every implementation
             n = counts[k]
-            start = time.perf_counter()
+            start = CLOCK()
             for _ in range(n):
                 f()
-            samples[k].append((time.perf_counter() - start) / n)
+            samples[k].append((CLOCK() - start) / n)
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -158,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
     parser.add_argument("--reps", type=int, default=None, help="interleaved repetitions (default 15, quick 3)")
     parser.add_argument("--only", default=None, help="comma-separated shape names (tiny,small,medium,large)")
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu", help="CPU time (default) or wall time")
     args = parser.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     reps = args.reps or (3 if args.quick else 15)
     budget = 0.02 if args.quick else 0.1
 
@@ -169,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"note: {var}={os.environ[var]} is set by the environment (kept; it can slow a current "
                 "NumPy's BLAS, for every implementation alike)"
             )
-    print(f"numpy {np.__version__}; {reps} interleaved repetitions, median per call\n")
+    clock = "CPU time (process_time)" if args.clock == "cpu" else "wall time"
+    print(f"numpy {np.__version__}; {reps} interleaved repetitions, median {clock} per call\n")
 
     rows = []
     header = "| shape | dtype | derive | hand NumPy | PyTorch eager | derive/hand | torch/hand | GEMM share |"
