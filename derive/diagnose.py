@@ -164,6 +164,8 @@ def _sign_or_factor(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | None:
     if r is None:
         return None
     c = sp.nsimplify(sp.Float(r, 25), rational=True, tolerance=1e-15)
+    if c == 0:
+        return "the true value is 0: the left side does not depend on that variable"
     if c == -1:
         return "sign: the right side has the wrong sign"
     names = {v: k for k, v in env.sizes.items() if k in ("m", "n", "N")}

@@ -164,7 +164,6 @@ def _threeblue(env: Env, spec: NetworkSpec, m: int) -> None:
     env.functions.setdefault("\\sigma", spec.hidden)
     acts = [spec.hidden] * (L - 1) + [spec.output]
     a_prev = env.add_input("a^{(0)}", (s[0], 1)).value
-    env.aliases["x"] = "a^{(0)}"
     for l in range(1, L + 1):
         w = env.add_input(f"w^{{({l})}}", (s[l], s[l - 1])).value
         b = env.add_input(f"b^{{({l})}}", (s[l], 1)).value
