@@ -5,9 +5,10 @@
 
 Every implementation computes the same thing (cost and gradient of a sigmoid network with a
 softmax/cross-entropy output) on the same arrays, in the same process. Repetitions are
-interleaved (derive, hand, torch, derive, …) so drifts in clock speed hit all alike; the table
-shows medians. "GEMM share" is the time of the matrix products alone (same shapes and
-transposes) over derive's time: what no elementwise trick can remove.
+interleaved (each round times every implementation, in a shuffled order) so drifts in clock
+speed and memory state hit all alike; the table shows medians. "GEMM share" is the time of the
+matrix products alone (same shapes and transposes) over derive's time: what no elementwise
+trick can remove.
 
 Clock: CPU time of this process (``time.process_time``) by default, so that time spent waiting
 for a core on a shared machine is not counted; ``--clock wall`` uses ``time.perf_counter``.
@@ -27,6 +28,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -136,9 +138,12 @@ def _calls_per_sample(fn: Callable[[], object], budget: float) -> int:
 def _bench(impls: dict[str, Callable[[], object]], reps: int, budget: float) -> dict[str, float]:
     counts = {k: _calls_per_sample(f, budget) for k, f in impls.items()}
     samples: dict[str, list[float]] = {k: [] for k in impls}
+    order = random.Random(0)
     for _ in range(reps):
-        for k, f in impls.items():  # interleaved: each round times every implementation
-            n = counts[k]
+        names = list(impls)
+        order.shuffle(names)  # interleaved, in a new order each round: no one always runs first
+        for k in names:
+            f, n = impls[k], counts[k]
             start = CLOCK()
             for _ in range(n):
                 f()
