@@ -408,7 +408,10 @@ class _BufferedFunction(_Function):
         self._scratch_used: dict[tuple[str, ...], int] = {}
 
     def define_inv_m(self) -> None:
-        self.constants["inv_m"] = "inv_m"  # fixed per workspace: a workspace is for one batch size
+        # 1/m twice: a Python float for scalar arithmetic (the cost J), where a 0-d array would cost
+        # a ufunc call, and a 0-d array ``inv_m_`` for ufunc operands (fixed per workspace).
+        super().define_inv_m()
+        self.constants["inv_m_"] = "inv_m"
 
     def _scalar(self, expr: sp.Basic) -> str:
         """A scalar operand as a workspace constant: a 0-d array of the buffers' dtype.
@@ -418,8 +421,6 @@ class _BufferedFunction(_Function):
         float32 arithmetic in float32.
         """
         value = self.printer.doprint(expr)
-        if value == "inv_m":
-            return "inv_m"
         for name, known in self.constants.items():
             if known == value:
                 return name
