@@ -39,6 +39,7 @@ from .notation import (
     Norm,
     Num,
     Pow,
+    Prime,
     Script,
     Sqrt,
     Sum,
@@ -660,6 +661,19 @@ class Evaluator:
             return multiply(self.eval(call.func), arg_t, None)  # type: ignore[attr-defined]
         v = self.eval(node.operand)
         return _collapse(v.T) if is_matrix(v) else v  # type: ignore[union-attr]
+
+    def eval_Prime(self, node: Prime) -> Value:
+        """(u)' differentiates by the expression's one variable; with more than one it is
+        ambiguous and has no meaning."""
+        v = self.env.expand(self.eval(node.operand))
+        items = list(v) if is_matrix(v) else [v]  # type: ignore[arg-type]
+        free = set().union(*(sp.sympify(x).free_symbols for x in items))
+        if not free:
+            return _map(v, lambda e: sp.S.Zero)  # (1)' = 0
+        if len(free) != 1:
+            raise MeaningError("(…)' needs an expression of exactly one variable; write \\frac{d}{dx}(…)")
+        (x,) = free
+        return _map(v, lambda e: sp.diff(e, x))
 
     def eval_Index(self, node: Index) -> Value:
         v = self.eval(node.operand)

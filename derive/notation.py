@@ -42,6 +42,7 @@ __all__ = [
     "Num",
     "ParseError",
     "Pow",
+    "Prime",
     "Sqrt",
     "Sum",
     "Transpose",
@@ -215,6 +216,13 @@ class Pow(Node):
     base: Node
     exponent: Node
     raw: Script = ()
+
+
+@dataclass
+class Prime(Node):
+    """``(expr)'``: the derivative of an expression of one variable (Lagrange's notation)."""
+
+    operand: Node
 
 
 @dataclass
@@ -531,7 +539,7 @@ class _Parser:
         while True:
             if self.peek_op("+") or self.peek_op("-"):
                 op = self.advance()
-                right = self.term()
+                right = self.term(signed=True)  # a + -b, as pasted notes write it
                 node = BinOp(op.value, node, right, pos=op.pos)
             elif self.peek_cmd("pm") or self.peek_cmd("mp"):
                 raise self.error("'+' or '-' (± cannot be checked)")
@@ -573,8 +581,8 @@ class _Parser:
 
     _closing_norm = False
 
-    def term(self) -> Node:
-        node = self.factor()
+    def term(self, signed: bool = False) -> Node:
+        node = self.factor(signed=signed)
         while True:
             t = self.tok
             if t.kind == "OP" and t.value in ("*", ".*"):
@@ -616,8 +624,9 @@ class _Parser:
             elif t.kind == "OP" and t.value == "_" and not isinstance(node, Name):
                 self.advance()
                 node = Index(node, self.script_group(), pos=t.pos)
-            elif t.kind == "OP" and t.value == "'" and not isinstance(node, Name):
-                raise self.error("a function name before ' (write f'(x))")
+            elif t.kind == "OP" and t.value == "'":
+                self.advance()  # (u)': Lagrange's prime on an expression of one variable
+                node = Prime(node, pos=t.pos)
             elif t.kind == "OP" and t.value == "!":
                 raise self.error("an operator (factorials cannot be checked)")
             else:
@@ -725,7 +734,9 @@ class _Parser:
         if self.peek_op("("):
             return self.call(name)  # f(x) or a(1-a): meaning decides which
         if primes and not self.peek_op("("):
-            if self.tok.kind in ("WORD", "CMD") and primes:
+            if self.tok.kind == "WORD" or (
+                self.tok.kind == "CMD" and self.tok.value not in MUL_OPS and self.tok.value not in RELATIONS
+            ):
                 # \sigma' z: a derivative applied without parentheses
                 arg = self.factor()
                 return Call(name, [arg], pos=name.pos)
@@ -1301,6 +1312,8 @@ def to_latex(node: Node) -> str:
         return f"({to_latex(node.base)})^{{{to_latex(node.exponent)}}}"
     if isinstance(node, Transpose):
         return f"({to_latex(node.operand)})^T"
+    if isinstance(node, Prime):
+        return f"({to_latex(node.operand)})'"
     if isinstance(node, Index):
         return f"({to_latex(node.operand)})_{{{script_text(node.sub)}}}"
     if isinstance(node, Deriv):

@@ -410,3 +410,11 @@ def test_a_claim_that_explodes_is_stopped_by_its_time_limit():
     slow, fast = check_file(cf, time_limit=3)
     assert slow.verdict == "undecided" and "time limit" in slow.reason
     assert fast.verdict == "holds"
+
+
+def test_lagrange_prime_holds_for_one_variable():
+    r = one(
+        "symbols: {'\\sigma': sigmoid}",
+        r"\sigma'(z) = \left(\frac{1}{1 + e^{-z}}\right)' = \frac{e^{-z}}{(1 + e^{-z})^2}",
+    )
+    assert r.verdict == "holds"

@@ -184,3 +184,10 @@ def test_no_eval_of_user_text():
     # Python syntax is not maths here: it is a parse error, never executed.
     with pytest.raises(ParseError):
         parse_chain("__import__('os').system('true')")
+
+
+def test_lagrange_prime_on_an_expression():
+    from derive.notation import Prime
+
+    assert isinstance(parse_expression(r"\left(\frac{1}{1+e^{-z}}\right)'"), Prime)
+    assert isinstance(parse_expression("a + -b"), BinOp)
