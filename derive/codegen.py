@@ -373,6 +373,7 @@ class _Function:
 
 
 _UFUNCS = {"exp", "log", "tanh", "sinh", "cosh", "sqrt", "log1p", "expm1"}  # f(x, out=...) in place
+_INPUTS = {sp.Symbol("X", real=True), sp.Symbol("Y", real=True)}  # the caller's arrays, of any dtype
 
 
 def _stable_forms(expr: sp.Expr) -> sp.Expr:
@@ -405,6 +406,7 @@ class _BufferedFunction(_Function):
         self.shapes = dict(shapes)
         self.buffers: dict[str, tuple[str, ...]] = {}
         self.constants: dict[str, str] = {}  # name -> value, as 0-d arrays of the buffers' dtype
+        self.extras: dict[str, str] = {}  # name -> code: views of buffers, vectors of ones
         self._scratch_used: dict[tuple[str, ...], int] = {}
 
     def define_inv_m(self) -> None:
@@ -426,6 +428,18 @@ class _BufferedFunction(_Function):
                 return name
         name = f"k{len(self.constants)}"
         self.constants[name] = value
+        return name
+
+    def _ones(self, n: str) -> str:
+        """A vector of n ones: Σ over an axis as a BLAS matrix-vector product (see ``_sum_axis``)."""
+        name = f"ones_{n}"
+        self.extras[name] = f"xp.ones({n}, dtype=dtype)"
+        return name
+
+    def _flat(self, buffer: str) -> str:
+        """The (m,) view of an (m, 1) buffer, for products that write a vector."""
+        name = f"{buffer}_v"
+        self.extras[name] = f"{buffer}.reshape(m)"
         return name
 
     def _leaf(self, expr: sp.Basic) -> str:
@@ -510,6 +524,13 @@ class _BufferedFunction(_Function):
             if exponent == 2:
                 return f"xp.square({self._first(base, out)}, out={out})"
             return f"xp.power({self._first(base, out)}, {p(exponent)}, out={out})"
+        if isinstance(expr, RowSum) and not (expr.args[0].free_symbols & _INPUTS):
+            # Σ over a row as E·1 (BLAS gemv): 2-3x faster than a reduction on small arrays and
+            # never slower; E is a buffer of the workspace's dtype, as np.dot's out= requires.
+            arg = expr.args[0]
+            self.printer._module_format("xp.matmul")
+            ones = self._ones(self.shape(arg)[1])
+            return f"xp.matmul({self._operand(arg)}, {ones}, out={self._flat(out)})"
         if isinstance(expr, (RowSum, RowMax)):
             func = "sum" if isinstance(expr, RowSum) else "max"
             self.printer._module_format(f"xp.{func}")
@@ -551,6 +572,11 @@ class _BufferedFunction(_Function):
                 self._buffer(target, self.shapes[target])
                 self.lines.append(f"xp.matmul({a}, {b}, out={target})")
             return
+        if isinstance(expr, ColSum) and expr.args[0].is_Symbol and str(expr.args[0]) in self.buffers:
+            # the bias gradient 1ᵀD as a BLAS gemv (a new array: it is returned to the caller)
+            self.printer._module_format("xp.matmul")
+            self.lines.append(f"{target} = xp.matmul({self._ones('m')}, {expr.args[0]})")
+            return
         expr = _stable_forms(expr)
         self.shapes[target] = self.shape(expr)
         if self._is_direct(expr):
@@ -560,18 +586,20 @@ class _BufferedFunction(_Function):
         self.lines.append(self._into(expr, target))
 
     def unpack_line(self) -> str:
-        return f"{', '.join([*self.buffers, *self.constants])}, = ws"
+        return f"{', '.join([*self.buffers, *self.constants, *self.extras])}, = ws"
 
     def render_workspace(self) -> str:
-        items = [f"xp.empty(({', '.join(shape)}), dtype=dtype)" for shape in self.buffers.values()]
-        items += [f"xp.asarray({value}, dtype=dtype)" for value in self.constants.values()]
-        lines = ",\n".join(f"        {item}" for item in items)
+        lines = [f"{name} = xp.empty(({', '.join(shape)}), dtype=dtype)" for name, shape in self.buffers.items()]
+        lines += [f"{name} = xp.asarray({value}, dtype=dtype)" for name, value in self.constants.items()]
+        lines += [f"{name} = {code}" for name, code in self.extras.items()]
+        body = "\n".join(f"    {line}" for line in lines)
         return (
             "def workspace(X, dtype):\n"
             '    """Buffers and constants of loss_and_grad_into, for len(X) rows of dtype."""\n'
             "    m = X.shape[0]\n"
             "    inv_m = 1.0 / m\n"
-            f"    return (\n{lines},\n    )\n"
+            f"{body}\n"
+            f"    return {', '.join([*self.buffers, *self.constants, *self.extras])},\n"
         )
 
 
@@ -754,7 +782,7 @@ def generate_source(net: Network) -> GeneratedSource:
         ]
     )
     used = frozenset(printer.module_imports.get("xp", set()) | fwd.printer.module_imports.get("xp", set()))
-    buffered_used = frozenset(buffered.printer.module_imports.get("xp", set()) | {"empty", "asarray"})
+    buffered_used = frozenset(buffered.printer.module_imports.get("xp", set()) | {"empty", "asarray", "ones"})
     return GeneratedSource(
         source=source, namespace_functions=used, net_label=net.label, buffered_functions=buffered_used
     )
