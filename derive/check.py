@@ -291,13 +291,16 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
         step = len(assignments) / MAX_ASSIGNMENTS
         assignments = [assignments[int(k * step)] for k in range(MAX_ASSIGNMENTS)]
     result = ClaimResult(spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
+    free_names = _claim_variables(env, chain.sides, assignments[0] if assignments else {})
     seed = _seed(spec.id + spec.latex)
     per_link_time = max(budget - 2.0, 1.0) / max(1, len(steps))
     first_reason = None
     for k, step in enumerate(steps):
         link_start = time.monotonic()
         lhs, rhs = chain.sides[k], chain.sides[k + 1]
-        outcome = _check_link(cf, spec, lhs, rhs, assignments, layer_letters, seed + k, per_link_time, result)
+        outcome = _check_link(
+            cf, spec, lhs, rhs, assignments, layer_letters, seed + k, per_link_time, result, free_names
+        )
         step["verdict"] = outcome
         if outcome == "fails":
             result.verdict = "fails"
@@ -330,6 +333,7 @@ def _check_link(
     seed: int,
     budget: float,
     result: ClaimResult,
+    free_names: frozenset[str] = frozenset(),
 ) -> str:
     """One link ``lhs = rhs`` over every index assignment: holds, fails or undecided (and fills
     ``result`` with the evidence, counterexample, expected value and diagnosis)."""
@@ -372,7 +376,7 @@ def _check_link(
             result.reason = "time limit reached while evaluating"
             return "undecided"
         if env.strict:
-            bad = _unexplained_names(ev_l, ev_r)
+            bad = _unexplained_names(ev_l, ev_r, free_names)
             if bad and layer_letters and any(c in a for c in layer_letters):
                 continue  # this layer does not have all the symbols: not checked there
             if bad:
@@ -457,14 +461,31 @@ def _failure_evidence(L: Value, R: Value, out: Outcome, budget: float) -> str:
     return "numeric"
 
 
-def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator) -> str | None:
+def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator, free: frozenset[str] = frozenset()) -> str | None:
     """In a file that defines its names, a name nobody defined is allowed only as a free
-    variable of the claim: the variable of a derivative, or a name on both sides."""
+    variable of the claim: the variable of a derivative, or a name on two sides of the chain."""
     left, right = set(ev_l.unknown), set(ev_r.unknown)
     deriv = ev_l.derivative_vars | ev_r.derivative_vars
-    for key in sorted((left | right) - (left & right) - deriv):
+    for key in sorted((left | right) - (left & right) - deriv - free):
         return key
     return None
+
+
+def _claim_variables(env: Env, sides: list[Node], assignment: dict[str, int]) -> frozenset[str]:
+    """Names with no meaning in the file that the claim itself quantifies over: used on two or
+    more sides of the chain (g'(z) = e^{-z}/(1+e^{-z})^2 = ...), or the variable of a derivative."""
+    seen: dict[str, int] = {}
+    deriv: set[str] = set()
+    for side in sides:
+        ev = Evaluator(env, assignment)
+        try:
+            ev.eval(side)
+        except (MeaningError, RecursionError, Deadline, TypeError, ValueError, ZeroDivisionError):
+            pass
+        for key in ev.unknown:
+            seen[key] = seen.get(key, 0) + 1
+        deriv |= ev.derivative_vars
+    return frozenset(k for k, n in seen.items() if n >= 2) | frozenset(deriv)
 
 
 def _counterexample(out: Outcome, assignment: dict[str, int]) -> dict[str, Any]:
