@@ -22,6 +22,13 @@ How whole arrays become SymPy:
 
 Common subexpressions are shared with ``sympy.cse``. The source is compiled once; it never
 imports SymPy.
+
+The same lines are printed a second time as ``loss_and_grad_into(params, X, Y, ws)``, the
+function the engine runs on NumPy: each intermediate is written into a buffer of the workspace
+``ws = workspace(X, dtype)`` (allocated once per batch shape and reused), an elementwise line
+becomes one nested call of ufuncs with ``out=`` (``xp.multiply(xp.subtract(k2, A1, out=D1), A1,
+out=D1)``), scalars are 0-d arrays of the right dtype, and sums over an axis are matrix-vector
+products with a vector of ones. Same closed forms, no allocation per call.
 """
 
 from __future__ import annotations
