@@ -146,7 +146,7 @@ def _namespace_of(array: Any) -> Any:
 
         return array_namespace(torch)
     if hasattr(array, "__array_namespace__"):
-        return array.__array_namespace__()
+        return array_namespace(array.__array_namespace__())  # NumPy's own subclasses map to _NUMPY
     return _NUMPY
 
 
