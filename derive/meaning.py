@@ -38,12 +38,14 @@ from .notation import (
     Node,
     Norm,
     Num,
+    ParseError,
     Pow,
     Prime,
     Script,
     Sqrt,
     Sum,
     Transpose,
+    parse_script,
 )
 
 __all__ = [
@@ -490,6 +492,13 @@ class Evaluator:
                 if a is not None and b is not None:
                     return sp.S.One if a == b else sp.S.Zero
                 raise MeaningError(f"the indices of \\delta_{{{tokens_text(name.sub)}}} have no values")
+        if base == "e" and len(name.sups) == 1 and name.sub is None:
+            # e^{(-z)}: parentheses around an exponent of Euler's number, not a layer
+            try:
+                exponent = self.eval(parse_script(name.sups[0]))
+            except ParseError as err:
+                raise MeaningError(f"the exponent of e does not parse: {err}") from None
+            return _map(exponent, sp.exp)
         if not name.sups and name.sub is None:
             size = self.int_value(base.lstrip("\\"))
             if size is not None and base.lstrip("\\") in self.env.sizes or base in self.env.constants:

@@ -442,6 +442,15 @@ def parse_expression(text: str) -> Node:
     return node
 
 
+def parse_script(script: tuple[Token, ...]) -> Node:
+    """A script's tokens read as an expression (``e^{(-z)}``: the notes' parentheses hold a power)."""
+    end = script[-1].pos + len(script[-1].value) if script else 0
+    p = _Parser([*script, Token("EOF", "", end)], "")
+    node = p.expr()
+    p.expect_end()
+    return node
+
+
 def parse_condition(text: str) -> list[Cond]:
     """Parse a ``when:`` restriction: conditions joined by commas or ``\\text{and}``."""
     p = _Parser(_prepare(_lex(text)), text)

@@ -418,3 +418,8 @@ def test_lagrange_prime_holds_for_one_variable():
         r"\sigma'(z) = \left(\frac{1}{1 + e^{-z}}\right)' = \frac{e^{-z}}{(1 + e^{-z})^2}",
     )
     assert r.verdict == "holds"
+
+
+def test_parenthesized_exponent_of_e_is_a_power():
+    r = one("symbols: {'\\sigma': sigmoid}", r"\sigma(z) = \frac{1}{1 + e^{(-z)}}")
+    assert r.verdict == "holds"
