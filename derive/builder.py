@@ -321,9 +321,9 @@ class DerivationBuilder:
         """∂J/∂W^(l), ∂J/∂b^(l): the closed forms against SymPy's derivative of the written-out J.
 
         For the parameters of unit j in layer l, the subexpressions that do not depend on them
-        (the activations a^(l−1), the other units' z^(l)_i) are held as symbols: differentiation
-        commutes with that substitution, so the identity proved is the full one, and SymPy's
-        derivative works on a much smaller tree.
+        (the activations a^(l−1), the other units' z^(l)_i, and in z^(l+1) the terms of the other
+        units) are held as symbols: differentiation commutes with that substitution, so the
+        identity proved is the full one, and SymPy's derivative works on a much smaller tree.
         """
         model, m, L = self.many, self.many.m, self.L
         sub = self.one_hot(model)
@@ -346,7 +346,13 @@ class DerivationBuilder:
                 ]
                 zs, as_ = {l: z_l}, {l: self.apply(l, z_l)}
                 for k in range(l + 1, L + 1):
-                    zs[k] = list(model.W[k] * sp.Matrix(as_[k - 1]) + model.b[k])
+                    if k == l + 1:  # only unit j's term depends on the parameters: the rest is a symbol
+                        zs[k] = [
+                            model.W[k][i, j] * as_[l][j] + sp.Symbol(f"r^{{({k})({e + 1})}}_{{{i + 1}}}", real=True)
+                            for i in range(model.W[k].rows)
+                        ]
+                    else:
+                        zs[k] = list(model.W[k] * sp.Matrix(as_[k - 1]) + model.b[k])
                     as_[k] = self.apply(k, zs[k])
                 cost += self.loss.per_example(as_[L], list(model.y[e]))
                 delta_j = self.closed_deltas(zs, as_, list(model.y[e]), l, model.W)[l][j]
