@@ -111,15 +111,84 @@ def safe_math(latex: str | None) -> str | None:
     return latex
 
 
+_MATHML_TAGS = {
+    "math",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "mtext",
+    "mspace",
+    "msub",
+    "msup",
+    "msubsup",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mtable",
+    "mtr",
+    "mtd",
+    "munder",
+    "mover",
+    "munderover",
+    "mstyle",
+    "mpadded",
+    "menclose",
+    "mphantom",
+    "semantics",
+    "annotation",
+    "mfenced",
+}
+_MATHML_ATTRS = {
+    "xmlns",
+    "display",
+    "stretchy",
+    "fence",
+    "separator",
+    "mathvariant",
+    "columnalign",
+    "rowspacing",
+    "columnspacing",
+    "lspace",
+    "rspace",
+    "width",
+    "minsize",
+    "maxsize",
+    "accent",
+    "accentunder",
+    "movablelimits",
+    "form",
+    "linethickness",
+    "symmetric",
+    "notation",
+    "displaystyle",
+    "scriptlevel",
+}
+
+
 def _mathml(latex: str | None) -> str | None:
+    """MathML for ``latex``, rebuilt from a parse so that only MathML elements and harmless
+    attributes survive (no href, no event handlers, no raw HTML from \\text{...})."""
+    import xml.etree.ElementTree as ET
+
     import latex2mathml.converter
 
     if not latex:
         return None
     try:
-        return latex2mathml.converter.convert(latex)
+        raw = latex2mathml.converter.convert(latex)
+        root = ET.fromstring(raw)
     except Exception:  # noqa: BLE001 - a formula MathML cannot show is shown as text instead
         return None
+    for el in root.iter():
+        tag = el.tag.split("}", 1)[-1]
+        if tag not in _MATHML_TAGS:
+            return None
+        for attr in list(el.attrib):
+            if attr.split("}", 1)[-1] not in _MATHML_ATTRS:
+                del el.attrib[attr]
+    ET.register_namespace("", "http://www.w3.org/1998/Math/MathML")
+    return ET.tostring(root, encoding="unicode")
 
 
 def _context(cf: Any, results: list[Any]) -> dict[str, Any]:

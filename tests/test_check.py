@@ -423,3 +423,12 @@ def test_lagrange_prime_holds_for_one_variable():
 def test_parenthesized_exponent_of_e_is_a_power():
     r = one("symbols: {'\\sigma': sigmoid}", r"\sigma(z) = \frac{1}{1 + e^{(-z)}}")
     assert r.verdict == "holds"
+
+
+def test_html_report_strips_active_content_from_mathml():
+    from derive.check_report import _mathml
+
+    assert _mathml(r"\text{<img src=x onerror=alert(1)>} = 1") is None
+    safe = _mathml(r"a \href{javascript:alert(1)}{x} = 1")
+    assert safe is None or "javascript" not in safe
+    assert "<mfrac>" in _mathml(r"\frac{1}{2} = x")
