@@ -103,6 +103,8 @@ def safe_math(latex: str | None) -> str | None:
     from the notes, and a name must never smuggle in \\input or \\write18)."""
     if not latex:
         return None
+    if any(bad in latex for bad in ("^^", "#", "%", "$", "@", "~")):
+        return None  # ^^5c spells a backslash in TeX; the others change how TeX reads the rest
     for cmd in re.findall(r"\\([A-Za-z]+)", latex):
         if cmd not in _SAFE_COMMANDS:
             return None

@@ -432,3 +432,11 @@ def test_html_report_strips_active_content_from_mathml():
     safe = _mathml(r"a \href{javascript:alert(1)}{x} = 1")
     assert safe is None or "javascript" not in safe
     assert "<mfrac>" in _mathml(r"\frac{1}{2} = x")
+
+
+def test_tex_math_allow_list():
+    from derive.check_report import safe_math
+
+    assert safe_math(r"\frac{a^{(L)}}{2}") == r"\frac{a^{(L)}}{2}"
+    for bad in (r"\input{x}", r"x^^5cinput{y}", r"\write18{ls}", "a % b", r"\catcode`\^=7"):
+        assert safe_math(bad) is None
