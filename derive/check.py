@@ -27,6 +27,7 @@ from sympy.printing.latex import LatexPrinter
 
 from .claims import ClaimsFile, ClaimSpec, load_claims
 from .errors import DeriveError, InputError
+from .exprs import as_expr
 from .meaning import (
     INDEX_LETTERS,
     Env,
@@ -426,7 +427,7 @@ def _check_link(
 
 def _has_symbols(L: Value, R: Value) -> bool:
     items = (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
-    return any(sp.sympify(x).free_symbols for x in items)
+    return any(as_expr(x).free_symbols for x in items)
 
 
 def _prove(L: Value, R: Value, budget: float) -> bool:
@@ -436,7 +437,7 @@ def _prove(L: Value, R: Value, budget: float) -> bool:
         left = budget - (time.monotonic() - start)
         if left <= 0.05:
             return False
-        if prove_zero(sp.sympify(a) - sp.sympify(b), left) is not True:
+        if prove_zero(as_expr(a) - as_expr(b), left) is not True:
             return False
     return True
 
@@ -453,7 +454,7 @@ def _failure_evidence(L: Value, R: Value, out: Outcome, budget: float) -> str:
         a = (list(L) if is_matrix(L) else [L])[k]  # type: ignore[arg-type]
         b = (list(R) if is_matrix(R) else [R])[k]  # type: ignore[arg-type]
         with deadline(max(min(budget, 3.0), 0.2)):
-            d = textbook_form(sp.sympify(a) - sp.sympify(b)).xreplace(exact).evalf(100)
+            d = textbook_form(as_expr(a) - as_expr(b)).xreplace(exact).evalf(100)
         if d.is_Number and abs(d) > sp.Float("1e-60"):
             return "symbolic"
     except (Deadline, TypeError, ValueError, ZeroDivisionError):
@@ -528,7 +529,7 @@ def _expected(env: Env, L: Value, budget: float = 3.0) -> str | None:
 
 
 def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
-    folded = env.fold(sp.sympify(e))
+    folded = env.fold(as_expr(e))
     candidates = [folded]
     try:
         candidates.append(sp.factor(folded))

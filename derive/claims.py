@@ -17,6 +17,7 @@ import sympy as sp
 import yaml
 
 from .errors import InputError
+from .exprs import as_expr
 from .meaning import (
     REGISTRY_FUNCTIONS,
     Entry,
@@ -273,7 +274,7 @@ class _Loader:
             v = Evaluator(env, allow_unknown=False).eval(tree)
         except (ParseError, MeaningError):
             raise self.fail(f"size {text!r} is not a whole number or a size from sizes:", node) from None
-        if is_matrix(v) or not sp.sympify(v).is_Integer:
+        if is_matrix(v) or not as_expr(v).is_Integer:
             raise self.fail(f"size {text!r} is not a whole number", node)
         n = int(v)
         if n < 1 or n > MAX_SIZE:

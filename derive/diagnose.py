@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import sympy as sp
 
 from . import rules
+from .exprs import as_expr
 from .latex_lexer import Token
 from .meaning import (
     DefSymbol,
@@ -52,7 +53,7 @@ class _Same:
         for pt in self.points:
             row = []
             for e in _entries(v):
-                e = rules.textbook_form(sp.sympify(e))
+                e = rules.textbook_form(as_expr(e))
                 extra = e.free_symbols - set(pt)
                 p = dict(pt)
                 for s in extra:  # a symbol only the mutation brought in
@@ -96,7 +97,7 @@ def diagnose(
     syms = set()
     for v in (Lf, Rf):
         for e in _entries(v):
-            syms |= sp.sympify(e).free_symbols
+            syms |= as_expr(e).free_symbols
     same = _Same(env, seed, syms)
 
     def reval(node: Node, options: Options) -> Value | None:
@@ -220,7 +221,7 @@ def _activation_factors(env: Env) -> list[tuple[sp.Expr, str]]:
     out = []
     seen = set()
     for p in env.order:
-        value = sp.sympify(env.definition[p])
+        value = as_expr(env.definition[p])
         for f in value.atoms(sp.Function):
             if isinstance(f, (rules.sigmoid, sp.tanh, rules.relu, rules.softplus)) and f not in seen:
                 seen.add(f)
@@ -277,12 +278,12 @@ def _swapped_indices(same: _Same, rhs: Node, Lf: Value, assignment: dict[str, in
 
 
 def _regularization(env: Env, Lf: Value, Rf: Value, lhs: Node, assignment: dict[str, int]) -> str | None:
-    lam = [s for e in _entries(Lf) + _entries(Rf) for s in sp.sympify(e).free_symbols if s.name == "\\lambda"]
+    lam = [s for e in _entries(Lf) + _entries(Rf) for s in as_expr(e).free_symbols if s.name == "\\lambda"]
     if not lam:
         return None
     lam_s = lam[0]
     for a, b in zip(_entries(Lf), _entries(Rf), strict=False):
-        d = sp.expand(sp.sympify(b) - sp.sympify(a))
+        d = sp.expand(as_expr(b) - as_expr(a))
         if d == 0:
             continue
         if not d.has(lam_s) or sp.expand(d.subs(lam_s, 0)) != 0:
@@ -309,7 +310,7 @@ def _activation_rule(env: Env, same: _Same, lhs: Node, Rf: Value, reval) -> str 
         return None
     present = set()
     for p in env.order:
-        for f in sp.sympify(env.definition[p]).atoms(sp.Function):
+        for f in as_expr(env.definition[p]).atoms(sp.Function):
             present.add(type(f))
     classes = {"sigmoid": rules.sigmoid, "tanh": sp.tanh, "relu": rules.relu, "softplus": rules.softplus}
     for fname, cls in classes.items():
@@ -453,7 +454,7 @@ def _symbolic_factor(env: Env, Lf: Value, Rf: Value) -> str | None:
     if sp.count_ops(Lf) + sp.count_ops(Rf) > 400:
         return None  # too large for a readable factor anyway
     with deadline(2.0):
-        ratio = sp.factor(sp.cancel(sp.sympify(Rf) / sp.sympify(Lf)))
+        ratio = sp.factor(sp.cancel(as_expr(Rf) / as_expr(Lf)))
     if ratio.is_Number:
         return None
     ratio = env.fold(ratio)

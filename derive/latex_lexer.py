@@ -225,7 +225,7 @@ class _Lexer:
         j = self.i + 1
         if j >= len(src):
             raise LexError("a backslash at the end of the formula", self.i)
-        if src[j].isalpha():
+        if src[j].isascii() and src[j].isalpha():
             m = re.compile(r"[A-Za-z]+").match(src, j)
             assert m is not None
             self.i = m.end()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from . import rules
+from .exprs import as_expr
 from .latex_lexer import Token
 from .notation import (
     Abs,
@@ -245,7 +246,7 @@ class Env:
         for p, v in pairs:
             self.order.append(p)
             self.definition[p] = v
-            self.full[p] = sp.sympify(v).xreplace(self.full)
+            self.full[p] = as_expr(v).xreplace(self.full)
         self._partial_cache.clear()
         entry = Entry(key, ph, defined=True, row0=row0, col0=col0, zero=zero, params=params, param_values=param_values)
         self.entries[key] = entry
@@ -269,11 +270,11 @@ class Env:
             if mapping is None:
                 mapping = {}
                 for p in self.order:
-                    mapping[p] = p if p in opaque else sp.sympify(self.definition[p]).xreplace(mapping)
+                    mapping[p] = p if p in opaque else as_expr(self.definition[p]).xreplace(mapping)
                 self._partial_cache[opaque] = mapping
         if is_matrix(value):
             return sp.ImmutableMatrix(value.xreplace(mapping))  # type: ignore[union-attr]
-        return sp.sympify(value).xreplace(mapping)
+        return as_expr(value).xreplace(mapping)
 
     def fold(self, expr: sp.Expr) -> sp.Expr:
         """Write an expanded expression back with the defined names (latest definition first),
@@ -372,7 +373,7 @@ class Evaluator:
         v = self.eval(node)
         if is_matrix(v):
             raise MeaningError("a limit of a sum must be a number")
-        v = sp.sympify(v)
+        v = as_expr(v)
         if not v.is_Integer:
             raise MeaningError(f"the limit {sp.sstr(v)} of a sum is not a whole number known from sizes")
         return int(v)
@@ -676,7 +677,7 @@ class Evaluator:
         ambiguous and has no meaning."""
         v = self.env.expand(self.eval(node.operand))
         items = list(v) if is_matrix(v) else [v]  # type: ignore[arg-type]
-        free = set().union(*(sp.sympify(x).free_symbols for x in items))
+        free = set().union(*(as_expr(x).free_symbols for x in items))
         if not free:
             return _map(v, lambda e: sp.S.Zero)  # (1)' = 0
         if len(free) != 1:
@@ -870,7 +871,7 @@ class Evaluator:
         full = self.env.expand(entry.value)
         if is_matrix(full):
             return _collapse(full.xreplace(mapping))  # type: ignore[union-attr]
-        return sp.sympify(full).xreplace(mapping)
+        return as_expr(full).xreplace(mapping)
 
     def apply_derivative(self, fname: str, arg: Value, order: int) -> Value:
         t = sp.Dummy("t", real=True)

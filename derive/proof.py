@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .exprs import as_expr
 from .meaning import Value, is_matrix
 from .rules import textbook_form
 
@@ -69,7 +70,7 @@ def deadline(seconds: float) -> Iterator[None]:
 
 def _numeric_form(expr: sp.Expr) -> sp.Expr:
     """Registry functions written out (σ -> 1/(1+e^{-x}), ReLU -> Piecewise) so evalf can work."""
-    return textbook_form(sp.sympify(expr))
+    return textbook_form(as_expr(expr))
 
 
 def random_points(symbols: list[sp.Symbol], count: int, seed: int) -> list[dict[sp.Symbol, sp.Rational]]:
@@ -95,7 +96,7 @@ def numeric_value(expr: sp.Expr, point: dict) -> sp.Float | None:
     """``expr`` at ``point`` to 50 digits, or None where it is not a finite real number. A value
     that is zero to the working precision comes back as 0."""
     try:
-        v = sp.sympify(expr).xreplace(point)
+        v = as_expr(expr).xreplace(point)
         v = v.evalf(DIGITS, maxn=DIGITS * 6) if not v.is_Number else v
     except (ZeroDivisionError, ValueError, TypeError, OverflowError, RecursionError):
         return None
@@ -225,7 +226,7 @@ def _exp_rational(expr: sp.Expr) -> sp.Expr | None:
 def prove_zero(d: sp.Expr, budget: float = 6.0) -> bool | None:
     """True when ``d`` is proved identically 0; None when no proof was reached in ``budget``
     seconds (or the tools gave up). Never True for a nonzero expression."""
-    d = sp.sympify(d)
+    d = as_expr(d)
     if d == 0:
         return True
     start = time.monotonic()
