@@ -72,8 +72,10 @@ def test_source_is_array_code_only(hidden: str, output: str, loss: str) -> None:
 
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize(("output", "loss"), PAIRS)
-def test_buffered_and_plain_functions_agree(hidden: str, output: str, loss: str) -> None:
-    net = Network([3, 5, 4, 2], hidden=hidden, output=output, loss=loss, l2=0.2)
+@pytest.mark.parametrize("sizes", [[3, 5, 4, 2], [4, 4, 4, 4]], ids=["widths-differ", "widths-equal"])
+def test_buffered_and_plain_functions_agree(sizes: list[int], hidden: str, output: str, loss: str) -> None:
+    """Also with equal widths, where intermediates whose lives do not overlap share buffers."""
+    net = Network(sizes, hidden=hidden, output=output, loss=loss, l2=0.2)
     params, X, Y = _problem(net)
     J1, g1 = compile_network(net).loss_and_grad(params, X, Y)
     J2, g2 = compile_network(net, buffered=False).loss_and_grad(params, X, Y)
@@ -81,6 +83,13 @@ def test_buffered_and_plain_functions_agree(hidden: str, output: str, loss: str)
     for (a, b), (c, d) in zip(g1, g2, strict=True):
         np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(b, d, rtol=1e-13, atol=1e-15)
+
+
+def test_intermediates_share_buffers_only_when_their_lives_do_not_overlap() -> None:
+    source = generate_source(Network([4, 8, 8, 3], hidden="sigmoid", output="softmax", loss="cce")).source
+    workspace = source.split("def workspace(")[1].split("\ndef ")[0]
+    assert "Z1 = Z2 = P2 = P1 = buf0" in workspace  # Z1 dies in sigmoid 1, Z2 in sigmoid 2, …
+    assert "A1 = buf1" in workspace and "A2 = buf2" in workspace  # read until the backward pass
 
 
 def test_returned_gradients_are_fresh_arrays() -> None:
