@@ -3,7 +3,8 @@
 Each command module exposes ``add_parser(subparsers)`` that registers its subcommand and sets
 ``func`` (a function ``args -> int`` exit status). Errors meant for the user are
 ``DeriveError`` and become one line on stderr with exit status 2 (tracebacks only with --debug);
-Ctrl-C exits 130.
+Ctrl-C exits 130. An ``OSError`` (a folder that cannot be created, no permission, a full disk)
+is the machine refusing, not a bug: one line and exit status 2 as well.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"derive: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # the machine said no (a missing folder, no permission, disk full): input, not a bug
+        if debug:
+            raise
+        where = f"{err.filename}: " if err.filename is not None else ""
+        print(f"derive: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except Exception as err:  # a bug, not a user error: still one line unless --debug
         if debug:
             raise

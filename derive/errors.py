@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["DeriveError", "InputError"]
+import os
+
+__all__ = ["DeriveError", "InputError", "OutputError"]
 
 
 class DeriveError(Exception):
@@ -24,3 +26,16 @@ class InputError(DeriveError):
             where = f"{file}:{line}: " if line is not None else f"{file}: "
         super().__init__(f"{where}{problem}")
         self.problem, self.file, self.line = problem, file, line
+
+
+class OutputError(DeriveError):
+    """A file could not be written (no permission, disk full, name too long), in one line.
+
+    >>> str(OutputError("out/a.html", PermissionError(13, "Permission denied")))
+    'out/a.html: cannot write: Permission denied'
+    """
+
+    def __init__(self, path: str | os.PathLike[str], err: OSError) -> None:
+        reason = err.strerror or str(err) or type(err).__name__
+        super().__init__(f"{os.fspath(path)}: cannot write: {reason}")
+        self.path, self.reason = os.fspath(path), reason

@@ -6,22 +6,39 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["safe_join", "write_atomic"]
+from .errors import InputError, OutputError
+
+__all__ = ["TEMP_SUFFIX", "safe_join", "write_atomic"]
+
+TEMP_SUFFIX = ".tmp"
+_TEMP_STEM = 60  # characters of the target's name kept in the temp file's name (255-byte limit)
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes, encoding: str = "utf-8") -> Path:
-    """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never a part."""
+    """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never a part.
+
+    The data goes to a hidden temp file beside ``path`` (``.NAME.XXXXXXXX.tmp``), is flushed to
+    disk, then renamed over ``path``. On any failure, Ctrl-C included, the temp file is removed and
+    the previous file is left as it was. An operating-system failure (no permission, disk full, a
+    name too long) is an :class:`OutputError` naming the file, in one line.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    payload = data.encode(encoding) if isinstance(data, str) else data
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:_TEMP_STEM]}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    except OSError as err:
+        raise OutputError(target, err) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode(encoding) if isinstance(data, str) else data)
+            fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:  # also on Ctrl-C: the previous file stays as it was
+    except BaseException as err:  # also on Ctrl-C: the previous file stays as it was
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise OutputError(target, err) from None
         raise
     return target
 
@@ -31,7 +48,5 @@ def safe_join(directory: str | os.PathLike[str], name: str) -> Path:
     base = Path(directory).resolve()
     candidate = (base / name).resolve()
     if candidate != base and base not in candidate.parents:
-        from .errors import InputError
-
         raise InputError(f"output name {name!r} would escape the output directory {str(directory)!r}")
     return candidate

@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 from .errors import DeriveError, InputError
 from .fileio import safe_join, write_atomic
 from .reportdata import SEED, ReportData, build_report, report_name
+from .verify import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -71,6 +72,7 @@ DEFAULT_FORMATS = ("html", "tex")
 SUFFIX = {"html": ".html", "tex": ".tex", "pdf": ".pdf", "md": ".md"}
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended lmodern latexmk"
 PDFLATEX_TIMEOUT = 120  # seconds; a report compiles in about one
+MAX_NAME_BYTES = 200  # a report name, so that name + suffix stays under the 255-byte file-name limit
 
 
 class ReportError(DeriveError):
@@ -541,8 +543,26 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--name", default=None, help="name of the --net report (default: from its spec)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the numeric point (default: {SEED})")
+    parser.add_argument(
+        "--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help=(
+            "time limit of the exact proof of each step, in seconds; a step that takes longer rests on "
+            f"the 50-digit numeric witness and is reported as numeric (default: {DEFAULT_TIMEOUT:g})"
+        ),
+    )
     add_network_arguments(parser)
     parser.set_defaults(func=main)
+
+
+def _positive_seconds(text: str) -> float:
+    """``--timeout`` as a finite number of seconds above 0 (an argparse error otherwise)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (0 < seconds < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}: the time limit must be a positive number of seconds")
+    return seconds
 
 
 def _networks(args: argparse.Namespace) -> list[Network]:
@@ -571,6 +591,10 @@ def _check_output(names: Sequence[str], out: Path, formats: Sequence[str]) -> No
             raise InputError("report name 'index' is taken by the index page; choose another --name")
         for suffix in SUFFIX.values():
             safe_join(out, name + suffix)
+        if "/" in name or "\\" in name or name in (".", ".."):
+            raise InputError(f"report name {name!r} must be a file name, without '/' or '\\'")
+        if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+            raise InputError(f"report name {name[:40]!r}… is longer than {MAX_NAME_BYTES} bytes")
     if len(set(names)) != len(names):
         raise InputError(f"two reports would have the same name: {', '.join(names)}")
 
@@ -598,7 +622,7 @@ def main(args: argparse.Namespace) -> int:
     all_ok = True
     for net in nets:
         started = time.perf_counter()
-        derivation = derive(net)
+        derivation = derive(net, timeout=args.timeout)
         derived = time.perf_counter()
         data = build_report(derivation, seed=args.seed)
         written = write_reports(data, out, formats)

@@ -31,6 +31,7 @@ import numpy as np
 import sympy as sp
 
 from . import rules
+from .exprs import as_expr
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -561,7 +562,7 @@ class _Reference:
         self.gprime: list[Callable[[Any], Any]] = []
         for act in net.activations:
             self.g.append(sp.lambdify(x, act.textbook(x), "mpmath") if act.elementwise else None)
-            closed = rules.textbook_form(sp.sympify(act.derivative(x, act.apply(x))))
+            closed = rules.textbook_form(as_expr(act.derivative(x, act.apply(x))))
             self.gprime.append(sp.lambdify(x, closed, "mpmath"))
         loss = net.loss_rule
         n = net.sizes[-1]
