@@ -635,13 +635,14 @@ class _BufferedFunction(_Function):
         free: dict[tuple[str, ...], list[int]] = {}
         live: set[str] = set()
         for i, (_, writes) in enumerate(self.events):
-            for name in [n for n in live if last[n] < i]:
+            for name in sorted(n for n in live if last[n] < i):
                 live.discard(name)
                 free.setdefault(self.buffers[name], []).append(number[name])
             for name in sorted(n for n in writes if n in self.buffers and n not in number):
                 pool = free.get(self.buffers[name])
-                if pool:
-                    number[name] = pool.pop()
+                if pool:  # the lowest-numbered free buffer: the same source on every run
+                    pool.sort()
+                    number[name] = pool.pop(0)
                 else:
                     number[name] = len(shape_of)
                     shape_of.append(self.buffers[name])

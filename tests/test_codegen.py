@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import types
 
@@ -90,6 +93,23 @@ def test_intermediates_share_buffers_only_when_their_lives_do_not_overlap() -> N
     workspace = source.split("def workspace(")[1].split("\ndef ")[0]
     assert "Z1 = Z2 = P2 = P1 = buf0" in workspace  # Z1 dies in sigmoid 1, Z2 in sigmoid 2, …
     assert "A1 = buf1" in workspace and "A2 = buf2" in workspace  # read until the backward pass
+
+
+def test_source_is_the_same_on_every_run() -> None:
+    """Reports embed the source, so it must not depend on string hashing (PYTHONHASHSEED)."""
+    code = (
+        "from derive import Network; from derive.codegen import generate_source; "
+        "print(generate_source(Network([3, 5, 5, 5, 2], hidden=['relu', 'tanh', 'sigmoid'], "
+        "output='softmax', loss='cce', l2=0.1)).source)"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }  # fmt: skip
+    assert len(outputs) == 1
 
 
 def test_returned_gradients_are_fresh_arrays() -> None:
