@@ -92,7 +92,8 @@ def test_intermediates_share_buffers_only_when_their_lives_do_not_overlap() -> N
     source = generate_source(Network([4, 8, 8, 3], hidden="sigmoid", output="softmax", loss="cce")).source
     workspace = source.split("def workspace(")[1].split("\ndef ")[0]
     assert "Z1 = Z2 = P2 = P1 = buf0" in workspace  # Z1 dies in sigmoid 1, Z2 in sigmoid 2, …
-    assert "A1 = buf1" in workspace and "A2 = buf2" in workspace  # read until the backward pass
+    assert "    A1 = buf1\n" in workspace  # read until the last line: shares with nothing
+    assert "A2 = D1 = buf2" in workspace  # A2 is last read by the δ² line, D1 written after it
 
 
 def test_source_is_the_same_on_every_run() -> None:
