@@ -4,7 +4,7 @@ Runs each case of tests/test_bad_input.py, the hostile cases of tests/test_hosti
 more (LaTeX/HTML injection, paths, YAML bombs, deep nesting, huge numbers, many claims), then the
 biggest *valid* work (a 4-8-8-3 softmax report, training on digits, checking the largest notes
 file), each as a fresh ``python -m derive`` process. Time is wall-clock; peak memory is the
-largest resident set of the process and the children it waited for (``os.wait4``).
+largest resident set of the command and the workers it waited for (``RUSAGE_CHILDREN`` of a small launcher).
 
 A case is *handled* when it ends with a one-line error (exit 2) or a clean verdict (exit 0/1),
 with no traceback and no "internal error" anywhere in its output.
@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ class Outcome:
     case: Case
     status: int | None  # None: killed at the timeout
     seconds: float
-    peak_mb: float
+    peak_mb: float | None  # None: killed before it could be measured
     stdout: str
     stderr: str
 
@@ -351,8 +350,23 @@ def valid_cases() -> list[Case]:
 # ---------------------------------------------------------------------------------------------
 
 
+# A small interpreter runs the command and reports the peak memory of what it waited for. Measuring
+# from this process instead would be wrong: a child's peak starts at the RSS of the process that
+# forked it (Linux records the pre-exec memory), and this one holds every case's data.
+LAUNCHER = """
+import os, resource, signal, subprocess, sys
+status = subprocess.run(sys.argv[2:]).returncode
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+if status < 0:
+    signal.signal(-status, signal.SIG_DFL)
+    os.kill(os.getpid(), -status)
+sys.exit(status)
+"""
+
+
 def run_case(case: Case, timeout: float) -> Outcome:
-    """Run one case in a fresh folder; time it and take its peak memory from ``os.wait4``."""
+    """Run one case in a fresh folder; time it and take the peak memory of the command and its workers."""
     with tempfile.TemporaryDirectory(prefix="bench-limits-") as tmp:
         folder, logs = Path(tmp) / "case", Path(tmp) / "logs"
         folder.mkdir()
@@ -361,35 +375,29 @@ def run_case(case: Case, timeout: float) -> Outcome:
             (folder / name).write_bytes(data)
         argv = [a.replace("{dir}", str(folder)) for a in case.argv]
         env = {**os.environ, "PYTHONWARNINGS": "ignore", "NO_COLOR": "1"}
+        command = [sys.executable, "-c", LAUNCHER, str(logs / "maxrss"), sys.executable, "-m", "derive", *argv]
         with open(logs / "out", "wb") as out, open(logs / "err", "wb") as err:
             start = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "derive", *argv],
-                cwd=folder,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
+                command, cwd=folder, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True
             )
-            killed = threading.Event()
-
-            def kill() -> None:
-                killed.set()
-                os.killpg(proc.pid, signal.SIGKILL)
-
-            timer = threading.Timer(timeout, kill)
-            timer.start()
             try:
-                _, wait_status, usage = os.wait4(proc.pid, 0)
-            finally:
-                timer.cancel()
+                proc.wait(timeout)
+                killed = False
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                killed = True
             seconds = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(wait_status)  # reaped here, not by Popen
         stdout = (logs / "out").read_text(encoding="utf-8", errors="replace")
         stderr = (logs / "err").read_text(encoding="utf-8", errors="replace")
-    status = None if killed.is_set() else proc.returncode
-    return Outcome(case, status, seconds, usage.ru_maxrss / 1024.0, stdout, stderr)
+        maxrss = (logs / "maxrss").read_text() if (logs / "maxrss").exists() else ""
+    peak = int(maxrss) / 1024.0 if maxrss else None
+    return Outcome(case, None if killed else proc.returncode, seconds, peak, stdout, stderr)
+
+
+def mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
 
 
 def table(outcomes: Iterable[Outcome]) -> str:
@@ -401,7 +409,7 @@ def table(outcomes: Iterable[Outcome]) -> str:
                 o.case.group,
                 "killed" if o.status is None else str(o.status),
                 f"{o.seconds:.2f}",
-                f"{o.peak_mb:.0f}",
+                mb(o.peak_mb),
                 "yes" if o.handled else f"NO: {o.problem}",
             )
         )
@@ -417,7 +425,7 @@ def table(outcomes: Iterable[Outcome]) -> str:
 def summary(outcomes: list[Outcome]) -> tuple[str, bool]:
     handled = [o for o in outcomes if o.handled]
     slowest = max(outcomes, key=lambda o: o.seconds)
-    biggest = max(outcomes, key=lambda o: o.peak_mb)
+    biggest = max(outcomes, key=lambda o: o.peak_mb or 0.0)
     hostile = [o for o in outcomes if o.case.group != "valid work"]
     text = "\n".join(
         [
@@ -425,10 +433,10 @@ def summary(outcomes: list[Outcome]) -> tuple[str, bool]:
             "handled (one-line error or clean verdict, no traceback, no internal error): "
             f"{len(handled)} of {len(outcomes)} ({sum(o.handled for o in hostile)} of {len(hostile)} bad or hostile)",
             f"worst time: {slowest.seconds:.1f} s ({slowest.case.name})",
-            f"worst memory: {biggest.peak_mb:.0f} MB ({biggest.case.name}); budget {MEMORY_BUDGET_MB:.0f} MB",
+            f"worst memory: {mb(biggest.peak_mb)} MB ({biggest.case.name}); budget {MEMORY_BUDGET_MB:.0f} MB",
         ]
     )
-    ok = len(handled) == len(outcomes) and biggest.peak_mb < MEMORY_BUDGET_MB
+    ok = len(handled) == len(outcomes) and (biggest.peak_mb or 0.0) < MEMORY_BUDGET_MB
     return text, ok
 
 
@@ -450,7 +458,7 @@ def main(argv: list[str] | None = None, run: Callable[[Case, float], Outcome] = 
         mark = "ok" if outcome.handled else f"NOT HANDLED: {outcome.problem}"
         print(
             f"[{k}/{len(cases)}] {case.name}: exit {outcome.status}, {outcome.seconds:.1f} s, "
-            f"{outcome.peak_mb:.0f} MB, {mark}",
+            f"{mb(outcome.peak_mb)} MB, {mark}",
             file=sys.stderr,
             flush=True,
         )
