@@ -240,7 +240,22 @@ def _assignments(
 
 
 def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMIT) -> ClaimResult:
-    """Check one claim (in this process): the verdict with its evidence, steps and diagnosis."""
+    """Check one claim (in this process): the verdict with its evidence, steps and diagnosis.
+
+    Every claim passes here: a formula too deep for Python's stack or too big for memory, wherever
+    it overflows (reading, SymPy's rewriting, evaluating, diagnosing), is ``undecided``."""
+    start = time.monotonic()
+    try:
+        return _check_claim(cf, spec, budget)
+    except RecursionError:
+        result = _undecided(spec, "the formula is too large to evaluate (nested too deeply)")
+    except MemoryError:
+        result = _undecided(spec, "the formula is too large to evaluate (out of memory)")
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
     start = time.monotonic()
     env = cf.env
     try:

@@ -94,7 +94,10 @@ def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
     if not text.strip():
         raise InputError("the file is empty", file=name)
     try:
+        _check_nesting(text, name)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # a last resort: _check_nesting keeps the composer far from the limit
+        raise InputError("nested too deeply", file=name) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -104,6 +107,23 @@ def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
     if not isinstance(root, yaml.MappingNode):
         raise InputError("a claims file is a YAML mapping with a 'claims:' list", file=name, line=_line(root))
     return _Loader(name).load(root)
+
+
+MAX_YAML_DEPTH = 50  # nested lists/mappings; a claims file needs about 5, PyYAML's composer recurses
+
+
+def _check_nesting(text: str, name: str) -> None:
+    """Refuse YAML nested more than ``MAX_YAML_DEPTH`` collections deep, before composing it:
+    PyYAML's parser is iterative, but its composer recurses once per level (RecursionError)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise InputError(f"nested too deeply (more than {MAX_YAML_DEPTH} levels)", file=name, line=line)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _line(node: yaml.Node) -> int:

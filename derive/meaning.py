@@ -597,20 +597,13 @@ class Evaluator:
         return _collapse(-self.eval(node.operand))
 
     def eval_BinOp(self, node: BinOp) -> Value:
+        if node.op in ("+", "-"):
+            return self._eval_sum(node)
         left, right = node.left, node.right
         if id(node) in self.options.swap_operands:
             left, right = right, left
         a = self.eval(left)
         b = self.eval(right)
-        if node.op in ("+", "-"):
-            # 1 - a^{(l)} with a vector a: the notes mean every entry (as in a .* (1 - a))
-            if is_matrix(a) and not is_matrix(b):
-                b = sp.ImmutableMatrix(*a.shape, lambda i, j: b)  # type: ignore[union-attr]
-            elif is_matrix(b) and not is_matrix(a):
-                a = sp.ImmutableMatrix(*b.shape, lambda i, j: a)  # type: ignore[union-attr]
-            if is_matrix(a) != is_matrix(b) or shape_of(a) != shape_of(b):
-                raise ShapeError(f"cannot add {shape_text(a)} and {shape_text(b)}")
-            return _collapse(a + b if node.op == "+" else a - b)
         if node.op == "/":
             if is_matrix(b):
                 raise ShapeError(f"cannot divide by {shape_text(b)}")
@@ -619,6 +612,42 @@ class Evaluator:
             return _collapse(a / b)
         kind = self.options.product_override.get(id(node))
         return multiply(a, b, "elementwise" if node.op == "odot" and kind is None else kind)
+
+    def _eval_sum(self, node: BinOp) -> Value:
+        """``t0 ± t1 ± ... ± tn``: the parser nests a sum to the left, so its terms are gathered by
+        a loop, not by recursion (a flat sum of thousands of terms is fine)."""
+        spine: list[BinOp] = []
+        n: Node = node
+        while isinstance(n, BinOp) and n.op in ("+", "-") and id(n) not in self.options.swap_operands:
+            spine.append(n)
+            n = n.left
+        if isinstance(n, BinOp) and n.op in ("+", "-"):  # a swapped sum at the bottom
+            a = self.eval(n.right)
+            a = self._add(a, self.eval(n.left), n.op)
+        else:
+            a = self.eval(n)
+        # scalar terms are gathered into one Add, not thousands of pairwise ones (each re-sorts the sum)
+        pending: list[Value] = []
+        for link in reversed(spine):
+            v = self.eval(link.right)
+            if not is_matrix(a) and not is_matrix(v):
+                pending.append(v if link.op == "+" else -v)
+                continue
+            if pending:
+                a, pending = _collapse(sp.Add(a, *pending)), []
+            a = self._add(a, v, link.op)
+        return _collapse(sp.Add(a, *pending)) if pending else a
+
+    @staticmethod
+    def _add(a: Value, b: Value, op: str) -> Value:
+        # 1 - a^{(l)} with a vector a: the notes mean every entry (as in a .* (1 - a))
+        if is_matrix(a) and not is_matrix(b):
+            b = sp.ImmutableMatrix(*a.shape, lambda i, j: b)  # type: ignore[union-attr]
+        elif is_matrix(b) and not is_matrix(a):
+            a = sp.ImmutableMatrix(*b.shape, lambda i, j: a)  # type: ignore[union-attr]
+        if is_matrix(a) != is_matrix(b) or shape_of(a) != shape_of(b):
+            raise ShapeError(f"cannot add {shape_text(a)} and {shape_text(b)}")
+        return _collapse(a + b if op == "+" else a - b)
 
     def eval_Pow(self, node: Pow) -> Value:
         # y^n, \Theta^{1}: a declared or defined name spelled with a bare superscript
@@ -1101,9 +1130,12 @@ def _children(node: Node) -> list[Node]:
 
 
 def walk(node: Node) -> Iterable[Node]:
-    yield node
-    for c in _children(node):
-        yield from walk(c)
+    """Every node, parents before children (a loop with a stack: any depth)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(_children(n)))
 
 
 def _names(node: Node) -> Iterable[Name]:
@@ -1118,16 +1150,19 @@ def free_index_letters(node: Node, ev: Evaluator | None = None) -> set[str]:
     outside: set[str] = set()
     inside_bare: set[str] = set()
 
-    def visit(n: Node, bound: frozenset, found: set[str]) -> None:
+    # a loop with a stack, not recursion: a flat sum of thousands of terms nests that deep
+    stack: list[tuple[Node, frozenset, set[str]]] = [(node, frozenset(), outside)]
+    while stack:
+        n, bound, found = stack.pop()
         if isinstance(n, Sum):
-            for c in (n.lo, n.hi):
-                if c is not None:
-                    visit(c, bound, found)
             if n.var is None:
-                visit(n.body, bound, inside_bare)
-                return
-            visit(n.body, bound | {n.var}, found)
-            return
+                stack.append((n.body, bound, inside_bare))
+            else:
+                stack.append((n.body, bound | {n.var}, found))
+            for c in (n.hi, n.lo):
+                if c is not None:
+                    stack.append((c, bound, found))
+            continue
         if isinstance(n, Name):
             scripts = list(n.sups) + ([n.sub] if n.sub is not None else [])
             for s in scripts:
@@ -1139,10 +1174,7 @@ def free_index_letters(node: Node, ev: Evaluator | None = None) -> set[str]:
                             if ch in INDEX_LETTERS and ch not in bound:
                                 if ev is None or ev.int_value(ch) is None:
                                     found.add(ch)
-        for c in _children(n):
-            visit(c, bound, found)
-
-    visit(node, frozenset(), outside)
+        stack.extend((c, bound, found) for c in reversed(_children(n)))
     return outside
 
 

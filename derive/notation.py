@@ -97,6 +97,7 @@ GREEK = {
     "ell",
     "nabla",
 }
+MAX_NUMBER_DIGITS = 1000  # a longer number is refused (Python reads at most 4300 digits into an int)
 FUNCTION_COMMANDS = {"exp", "log", "ln", "sqrt", "tanh", "sin", "cos", "max", "min", "sinh", "cosh"}
 ACCENTS = {"hat", "widehat", "bar", "overline", "tilde", "widetilde", "dot"}
 MUL_OPS = {
@@ -826,6 +827,11 @@ class _Parser:
     def primary(self) -> Node:
         t = self.tok
         if t.kind == "NUM":
+            digits = sum(c.isdigit() for c in t.value)
+            if digits > MAX_NUMBER_DIGITS:
+                raise ParseError(
+                    f"a number of {digits} digits is too long to check (at most {MAX_NUMBER_DIGITS})", t.pos, self.text
+                )
             self.advance()
             return Num(t.value, pos=t.pos)
         if t.kind == "WORD":
