@@ -30,6 +30,9 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, encoding: str 
     except OSError as err:
         raise OutputError(target, err) from None
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have: the
+        # previous file's mode when there is one, else 0666 less the umask.
+        os.fchmod(fd, _mode_for(target))
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -41,6 +44,15 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, encoding: str 
             raise OutputError(target, err) from None
         raise
     return target
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def safe_join(directory: str | os.PathLike[str], name: str) -> Path:

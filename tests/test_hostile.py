@@ -740,3 +740,17 @@ def test_ctrl_c_during_report_loses_nothing(tmp_path: Path) -> None:
     assert replaced >= 2, "the first report was rewritten before the interrupt"
     assert (out / "index.html").read_bytes() == old["index.html"]
     assert [p.name for p in out.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"] == []
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
+    from derive.fileio import write_atomic
+
+    fresh = write_atomic(tmp_path / "new.html", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    kept = tmp_path / "kept.html"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_atomic(kept, "new")
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new"
