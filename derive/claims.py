@@ -40,6 +40,9 @@ NETWORK_KEYS = ("notation", "layers", "hidden", "output", "loss", "l2")
 MAX_SIZE = 64  # a size a claim is checked on as an instance, entry by entry
 MAX_BYTES = 5_000_000
 MAX_EXAMPLES = 4
+# Each claim may take up to its time limit; a file is capped so that the whole check is bounded
+# (1000 claims at the usual ~0.1-0.3 s is a few minutes).
+MAX_CLAIMS = 1_000
 
 
 @dataclass
@@ -401,6 +404,8 @@ class _Loader:
             return []
         if not isinstance(node, yaml.SequenceNode):
             raise self.fail("claims must be a list", node)
+        if len(node.value) > MAX_CLAIMS:
+            raise self.fail(f"{len(node.value)} claims; a file may hold at most {MAX_CLAIMS} (split it)", node)
         claims: list[ClaimSpec] = []
         seen: dict[str, int] = {}
         for n, item in enumerate(node.value, 1):

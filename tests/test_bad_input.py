@@ -143,3 +143,9 @@ def test_labels_out_of_range(tmp_path: Path) -> None:
 def test_missing_data_file(tmp_path: Path) -> None:
     result = run("train", "--net", "2,3,1", "--data", str(tmp_path / "none.npz"), cwd=tmp_path)
     assert_one_line_error(result, 2, "none.npz")
+
+
+def test_too_many_claims_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text("claims:\n" + "".join(f"  - id: c{i}\n    latex: 'x = x'\n" for i in range(1001)))
+    assert_one_line_error(run("check", str(path)), 2, "at most 1000")
