@@ -2,9 +2,9 @@
 
 HTML: autoescape on; formulas as MathML (latex2mathml), so the page needs no JavaScript and no
 network. LaTeX: ``\\BLOCK{}``/``\\VAR{}`` delimiters; every piece of user text goes through the
-``tex`` filter (escaped, so ``\\input``, ``\\write18``, ``\\openout``, ``\\catcode`` are printed, never
-run); the only maths typeset is our own SymPy-printed ``expected``, and only when every command
-in it is on an allow-list.
+``tex`` filter (the reports' ``tex_escape``, so ``\\input``, ``\\write18``, ``\\openout``,
+``\\catcode`` are printed, never run); the only maths typeset is our own SymPy-printed
+``expected``, and only when every command in it is on an allow-list.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jinja2
 from .fileio import write_atomic
 from .notation import GREEK
 
-__all__ = ["render_html", "render_tex", "templates_dir", "write_report"]
+__all__ = ["render_html", "render_tex", "write_report"]
 
 _SAFE_COMMANDS = GREEK | {
     "frac",
@@ -67,37 +67,6 @@ _SAFE_COMMANDS = GREEK | {
     "lor",
     "land",
 }
-_TEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\^{}",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\textasciitilde{}",
-}
-
-
-def templates_dir() -> Path:
-    """The templates folder: inside the package (wheel) or beside it (source checkout)."""
-    import derive
-
-    here = Path(derive.__file__).parent
-    for candidate in (here / "templates", here.parent / "templates"):
-        if (candidate / "check.html.j2").exists():
-            return candidate
-    raise FileNotFoundError("the templates folder of derive is missing")
-
-
-def tex_escape(text: object) -> str:
-    """User text made inert for LaTeX: every special character printed, none interpreted."""
-    s = "" if text is None else str(text)
-    return "".join(_TEX_ESCAPES.get(c, c) for c in s)
-
-
 def safe_math(latex: str | None) -> str | None:
     """Our own printed LaTeX, or None when it holds a command not on the allow-list (names come
     from the notes, and a name must never smuggle in \\input or \\write18)."""
@@ -205,11 +174,9 @@ def _context(cf: Any, results: list[Any]) -> dict[str, Any]:
 
 
 def render_html(cf: Any, results: list[Any]) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    from .report import html_environment
+
+    env = html_environment()  # the one HTML environment: autoescape on
     ctx = _context(cf, results)
     for c in ctx["claims"]:
         c["math"] = jinja2.utils.markupsafe.Markup(_mathml(c["latex"]) or "") if _mathml(c["latex"]) else ""
@@ -220,23 +187,14 @@ def render_html(cf: Any, results: list[Any]) -> str:
 
 
 def render_tex(cf: Any, results: list[Any]) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=False,
-        block_start_string=r"\BLOCK{",
-        block_end_string="}",
-        variable_start_string=r"\VAR{",
-        variable_end_string="}",
-        comment_start_string=r"\#{",
-        comment_end_string="}",
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    from .report import TexSafe, latex_environment, tex_escape
+
+    env = latex_environment()  # the one LaTeX environment: every value escaped unless TexSafe
     env.filters["tex"] = tex_escape
     ctx = _context(cf, results)
     for c in ctx["claims"]:
-        c["expected_tex"] = safe_math(c["expected"])
+        math = safe_math(c["expected"])  # our own SymPy LaTeX, and only on the allow-list
+        c["expected_tex"] = TexSafe(math) if math else None
     return env.get_template("check.tex.j2").render(**ctx)
 
 
