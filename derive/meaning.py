@@ -374,6 +374,11 @@ class Evaluator:
         if is_matrix(v):
             raise MeaningError("a limit of a sum must be a number")
         v = as_expr(v)
+        if not v.is_Integer and v.free_symbols and all(isinstance(f, DefSymbol) for f in v.free_symbols):
+            # a preset's whole-number names (L, K, s_{l}) are defined names: read them through
+            expanded = as_expr(self.env.expand(v))
+            if expanded.is_Integer:
+                v = expanded
         if not v.is_Integer:
             raise MeaningError(f"the limit {sp.sstr(v)} of a sum is not a whole number known from sizes")
         return int(v)

@@ -242,6 +242,13 @@ def test_index_without_range_is_undecided():
     assert one(THREEB1B, "w_i = w_i").verdict == "undecided"
 
 
+def test_ng_preset_names_are_whole_numbers_in_sum_limits():
+    # layers [2, 2, 1]: L = 3, s_1 = 2, s_2 = 2, s_3 = K = 1; the weights (bias column aside) number 6
+    count = r"\sum_{l=1}^{L-1} \sum_{i=1}^{s_l} \sum_{j=1}^{s_{l+1}} 1"
+    good, wrong, k = run(NG, f"{count} = 6", f"{count} = 7", r"\sum_{k=1}^{K} 1 = 1")
+    assert (good.verdict, wrong.verdict, k.verdict) == ("holds", "fails", "holds")
+
+
 def test_time_limit_makes_a_claim_undecided():
     cf = load_claims_text(claims_file("symbols: {x: 'vector[3]'}", "x_1 = x_1"), "t.yaml")
     results = check_file(cf, time_limit=1e-6)
