@@ -206,8 +206,10 @@ class Env:
         row0: int = 1,
         col0: int = 1,
         nonneg: bool = False,
+        zero: sp.Expr | None = None,
     ) -> Entry:
-        """A new input: a real symbol, or a matrix of entry symbols named like the notes."""
+        """A new input: a real symbol, or a matrix of entry symbols named like the notes
+        (``zero``: the value of entry 0 of a vector that starts at 1, as for ``define``)."""
         if shape is None or shape == (1, 1) and not (row0 != 1 or col0 != 1):
             value: Value = sp.Symbol(key, real=True, nonnegative=True) if nonneg else real_symbol(key)
         else:
@@ -216,7 +218,7 @@ class Env:
                 value = sp.ImmutableMatrix(r, 1, lambda i, _: real_symbol(f"{key}_{{{i + row0}}}"))
             else:
                 value = sp.ImmutableMatrix(r, c, lambda i, j: real_symbol(f"{key}_{{{i + row0},{j + col0}}}"))
-        entry = Entry(key, value, row0=row0, col0=col0)
+        entry = Entry(key, value, row0=row0, col0=col0, zero=zero)
         self.entries[key] = entry
         self._note_layers(key)
         return entry

@@ -102,7 +102,8 @@ def _ng(env: Env, spec: NetworkSpec, m: int) -> None:
 
     def example(tag: str) -> tuple[dict, dict, object, object, sp.Expr]:
         """The forward pass of one example; tag '' for x, y and '(e)' for x^{(e)}, y^{(e)}."""
-        x = env.add_input(f"x{tag and '^{' + tag + '}'}", (s[0], 1)).value
+        # a^{(1)} = x and a^{(1)}_0 = 1: the bias input x_0 = 1
+        x = env.add_input(f"x{tag and '^{' + tag + '}'}", (s[0], 1), zero=sp.S.One).value
         y = env.add_input(f"y{tag and '^{' + tag + '}'}", (s[-1], 1)).value
         a: dict[int, object] = {}
         z: dict[int, object] = {}

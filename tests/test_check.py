@@ -249,6 +249,14 @@ def test_ng_preset_names_are_whole_numbers_in_sum_limits():
     assert (good.verdict, wrong.verdict, k.verdict) == ("holds", "fails", "holds")
 
 
+def test_ng_bias_input_x_0_is_one():
+    # a^{(1)} = x and a^{(1)}_0 = 1, so x_0 = 1 (the notes' bias input)
+    one_, zero_, row = run(
+        NG, "x_0 = 1", "x_0 = 0", r"z^{(2)}_1 = \Theta^{(1)}_{10} x_0 + \Theta^{(1)}_{11} x_1 + \Theta^{(1)}_{12} x_2"
+    )
+    assert (one_.verdict, zero_.verdict, row.verdict) == ("holds", "fails", "holds")
+
+
 def test_time_limit_makes_a_claim_undecided():
     cf = load_claims_text(claims_file("symbols: {x: 'vector[3]'}", "x_1 = x_1"), "t.yaml")
     results = check_file(cf, time_limit=1e-6)
