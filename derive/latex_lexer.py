@@ -331,6 +331,10 @@ class _Lexer:
         if words == "":
             self.space = True
             return
+        if name == "text" and words != body and _WORD_TEXT.match(words):
+            # \text{mit }, \text{ where }: a word with the spaces of a sentence is prose
+            self.emit("TEXT", words, pos)
+            return
         if _WORD_TEXT.match(words):
             # \text{sig}, \mathrm{d}, \operatorname{softmax}, \text{net}: a word of maths.
             self.emit("WORD", words, start + body.index(words))

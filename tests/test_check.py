@@ -257,6 +257,14 @@ def test_ng_bias_input_x_0_is_one():
     assert (one_.verdict, zero_.verdict, row.verdict) == ("holds", "fails", "holds")
 
 
+def test_a_text_word_with_spaces_is_prose_not_a_name():
+    # \text{mit } is a word of a sentence; \text{net} (no spaces) stays a name
+    header = "definitions:\n  - 'net = 2 w'"
+    prose, name = run(header, r"\text{mit } net = 2 w", r"\text{net} = 2 w")
+    assert (prose.verdict, name.verdict) == ("holds", "holds")
+    assert one(header, r"\text{mit } net = 3 w").verdict == "fails"
+
+
 def test_time_limit_makes_a_claim_undecided():
     cf = load_claims_text(claims_file("symbols: {x: 'vector[3]'}", "x_1 = x_1"), "t.yaml")
     results = check_file(cf, time_limit=1e-6)
