@@ -12,8 +12,6 @@ evidence, and says so. Nothing here ever calls ``sympify`` on user text.
 from __future__ import annotations
 
 import random
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ import sympy as sp
 from .exprs import as_expr
 from .meaning import Value, is_matrix
 from .rules import textbook_form
+from .verify import time_limit
 
 __all__ = [
     "Deadline",
@@ -45,27 +44,13 @@ class Deadline(Exception):  # noqa: N818 - reads as what it is
 
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise ``Deadline`` inside the block after ``seconds`` (SIGALRM in the main thread; no
-    limit elsewhere, where the per-claim worker process is the backstop)."""
+    """Raise ``Deadline`` inside the block after ``seconds`` (at once when none are left); the
+    timer is the verifier's ``time_limit`` (main thread only; elsewhere the per-claim worker
+    process is the backstop)."""
     if seconds <= 0:
         raise Deadline()
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    with time_limit(seconds, Deadline):
         yield
-        return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise Deadline()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    old_delay, _ = signal.getitimer(signal.ITIMER_REAL)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if old_delay:
-            signal.setitimer(signal.ITIMER_REAL, max(old_delay - seconds, 0.001))
 
 
 def _numeric_form(expr: sp.Expr) -> sp.Expr:

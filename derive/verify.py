@@ -62,25 +62,31 @@ class ProofTimeoutError(Exception):
 
 
 @contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise ProofTimeoutError inside the block after ``seconds`` (main thread only; elsewhere no limit).
+def time_limit(seconds: float | None, error: type[Exception] = ProofTimeoutError) -> Iterator[None]:
+    """Raise ``error`` inside the block after ``seconds``; None or 0 means no limit.
 
-    SymPy is pure Python, so a SIGALRM timer interrupts it between bytecodes.
+    SymPy is pure Python, so a SIGALRM timer interrupts it between bytecodes. Only the main thread
+    can take signals: elsewhere (and without ``setitimer``) the block runs unlimited. Limits nest:
+    an outer timer running on entry is re-armed on exit with what is left of it.
     """
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
 
     def _expire(signum: int, frame: object) -> None:
-        raise ProofTimeoutError(f"exact proof exceeded {seconds:g} s")
+        raise error(f"exceeded the time limit of {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, _expire)
+    outer_delay, _ = signal.getitimer(signal.ITIMER_REAL)
+    start = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_delay - (time.monotonic() - start), 0.001))
 
 
 def atomize(exprs: Sequence[Expr]) -> list[Expr]:
