@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jinja2
+from markupsafe import escape
 
 from .fileio import write_atomic
 from .notation import GREEK
@@ -82,84 +82,12 @@ def safe_math(latex: str | None) -> str | None:
     return latex
 
 
-_MATHML_TAGS = {
-    "math",
-    "mrow",
-    "mi",
-    "mn",
-    "mo",
-    "mtext",
-    "mspace",
-    "msub",
-    "msup",
-    "msubsup",
-    "mfrac",
-    "msqrt",
-    "mroot",
-    "mtable",
-    "mtr",
-    "mtd",
-    "munder",
-    "mover",
-    "munderover",
-    "mstyle",
-    "mpadded",
-    "menclose",
-    "mphantom",
-    "semantics",
-    "annotation",
-    "mfenced",
-}
-_MATHML_ATTRS = {
-    "xmlns",
-    "display",
-    "stretchy",
-    "fence",
-    "separator",
-    "mathvariant",
-    "columnalign",
-    "rowspacing",
-    "columnspacing",
-    "lspace",
-    "rspace",
-    "width",
-    "minsize",
-    "maxsize",
-    "accent",
-    "accentunder",
-    "movablelimits",
-    "form",
-    "linethickness",
-    "symmetric",
-    "notation",
-    "displaystyle",
-    "scriptlevel",
-}
-
-
 def _mathml(latex: str | None) -> str | None:
-    """MathML for ``latex``, rebuilt from a parse so that only MathML elements and harmless
-    attributes survive (no href, no event handlers, no raw HTML from \\text{...})."""
-    import xml.etree.ElementTree as ET
+    """MathML for ``latex`` through the reports' allow-list (only MathML elements and harmless
+    attributes: no href, no event handlers, no raw HTML from \\text{...}); None when it has none."""
+    from .report import clean_mathml
 
-    import latex2mathml.converter
-
-    if not latex:
-        return None
-    try:
-        raw = latex2mathml.converter.convert(latex)
-        root = ET.fromstring(raw)
-    except Exception:  # noqa: BLE001 - a formula MathML cannot show is shown as text instead
-        return None
-    for el in root.iter():
-        tag = el.tag.split("}", 1)[-1]
-        if tag not in _MATHML_TAGS:
-            return None
-        for attr in list(el.attrib):
-            if attr.split("}", 1)[-1] not in _MATHML_ATTRS:
-                del el.attrib[attr]
-    ET.register_namespace("", "http://www.w3.org/1998/Math/MathML")
-    return ET.tostring(root, encoding="unicode")
+    return clean_mathml(latex) if latex else None
 
 
 def _context(cf: Any, results: list[Any]) -> dict[str, Any]:
@@ -179,10 +107,9 @@ def render_html(cf: Any, results: list[Any]) -> str:
     env = html_environment()  # the one HTML environment: autoescape on
     ctx = _context(cf, results)
     for c in ctx["claims"]:
-        c["math"] = jinja2.utils.markupsafe.Markup(_mathml(c["latex"]) or "") if _mathml(c["latex"]) else ""
-        c["expected_math"] = (
-            jinja2.utils.markupsafe.Markup(_mathml(c["expected"])) if _mathml(c["expected"]) else (c["expected"] or "")
-        )
+        c["math"] = _mathml(c["latex"]) or ""
+        # the template marks this safe: MathML from the allow-list, or the LaTeX escaped as text
+        c["expected_math"] = _mathml(c["expected"]) or escape(c["expected"] or "")
     return env.get_template("check.html.j2").render(**ctx)
 
 

@@ -122,7 +122,7 @@ _MATHML_ATTRS = frozenset(
     "xmlns display stretchy fence form mathvariant width height depth minsize maxsize notation "
     "linebreak displaystyle scriptlevel columnalign rowalign columnspacing rowspacing columnlines "
     "rowlines frame separator accent accentunder lspace rspace movablelimits largeop symmetric "
-    "class encoding".split()
+    "class encoding linethickness".split()
 )
 _NS = "{http://www.w3.org/1998/Math/MathML}"
 # latex2mathml writes \log a as <mi>log</mi><mi>a</mi>, which MathML Core sets as "loga": add the
@@ -159,17 +159,22 @@ def _brace_superscripts(latex: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def mathml(latex: str, display: bool = False) -> Markup:
-    """``latex`` as MathML (block when ``display``); the escaped LaTeX in <code> if it cannot be."""
+def clean_mathml(latex: str, display: bool = False) -> Markup | None:
+    """``latex`` as MathML (block when ``display``) made only of allowed elements and attributes;
+    None when latex2mathml cannot convert it or its output is not clean."""
     try:
         markup = _latex2mathml(_brace_superscripts(latex), display="block" if display else "inline")
     except Exception:  # latex2mathml raises assorted errors on LaTeX it does not know
-        markup = ""
+        return None
     markup = _DS_RE.sub(lambda m: f"<{m[1]}>{_DOUBLE_STRUCK[m[2]]}</{m[1]}>", markup)
     markup = _FUNCTION_NAME.sub(r'\1<mspace width="0.167em" />', markup)
-    if markup and _is_clean_mathml(markup):
-        return Markup(markup)
-    return Markup('<code class="tex">{}</code>').format(latex)
+    return Markup(markup) if markup and _is_clean_mathml(markup) else None
+
+
+def mathml(latex: str, display: bool = False) -> Markup:
+    """``latex`` as clean MathML; the escaped LaTeX in <code> if it cannot be."""
+    markup = clean_mathml(latex, display)
+    return markup if markup is not None else Markup('<code class="tex">{}</code>').format(latex)
 
 
 _MATH_SPLIT = re.compile(r"\$([^$]+)\$")
