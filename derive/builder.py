@@ -51,8 +51,6 @@ def _a(l: int, n: int) -> list[sp.Symbol]:
 
 class DerivationBuilder:
     def __init__(self, net: Network, m: int, options: dict[str, Any]) -> None:
-        if m < 1:
-            raise ValueError(f"the instance proof needs at least one example, not m={m}")
         self.net, self.m, self.options = net, m, options
         self.L = net.depth
         self.loss = net.loss_rule
