@@ -108,10 +108,11 @@ class ClaimResult:
     note: str | None = None
     expect: str | None = None
     seconds: float = 0.0
+    section: str | None = None  # the title of its part, in a file of several YAML documents
 
     def as_json(self) -> dict[str, Any]:
-        """The contract's fields, in the contract's order."""
-        return {
+        """The contract's fields, in the contract's order (and the part, in a file of several)."""
+        out = {
             "id": self.id,
             "verdict": self.verdict,
             "evidence": self.evidence,
@@ -121,6 +122,9 @@ class ClaimResult:
             "diagnosis": self.diagnosis,
             "reason": self.reason,
         }
+        if self.section is not None:
+            out["section"] = self.section
+        return out
 
 
 def _undecided(spec: ClaimSpec, reason: str, steps: list | None = None) -> ClaimResult:
@@ -257,6 +261,7 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
 
 def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
     start = time.monotonic()
+    cf = cf.context(spec)  # the YAML document that gives the claim's symbols their meaning
     env = cf.env
     try:
         chain = parse_chain(spec.latex)
@@ -575,7 +580,9 @@ def check_file(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bo
     """Check every claim of ``cf``; each has ``time_limit`` seconds (a worker is killed past it)."""
     results = []
     for spec in cf.claims:
-        results.append(_run_one(cf, spec, time_limit, isolate))
+        result = _run_one(cf, spec, time_limit, isolate)
+        result.section = cf.section_title(spec)
+        results.append(result)
     return results
 
 
@@ -636,7 +643,11 @@ def format_terminal(path: str, results: list[ClaimResult], colour: bool) -> str:
     """One line per claim, then a summary line; colour only when asked (stdout is a tty)."""
     lines = []
     width = max([len(r.id) for r in results] + [4])
+    section = None
     for r in results:
+        if r.section is not None and r.section != section:
+            section = r.section
+            lines.append(f"— {section}")
         verdict = f"{r.verdict:<9}"
         if colour:
             verdict = f"{_COLOURS[r.verdict]}{verdict}\033[0m"

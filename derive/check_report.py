@@ -96,7 +96,7 @@ def _context(cf: Any, results: list[Any]) -> dict[str, Any]:
     claims = []
     for r in results:
         d = r.as_json()
-        d.update(latex=r.latex, note=r.note)
+        d.update(latex=r.latex, note=r.note, section=r.section)
         claims.append(d)
     return {"title": cf.title or "", "file": cf.path, "claims": claims, "summary": summarize(results)}
 

@@ -55,10 +55,18 @@ class ClaimSpec:
     note: str | None = None
     when: str | None = None
     expect: str | None = None
+    section: int = 0  # which YAML document (context) of the file it belongs to
 
 
 @dataclass
 class ClaimsFile:
+    """A claims file: the meaning of its symbols (``env``, definitions, preset) and its claims.
+
+    A file may hold several YAML documents separated by ``---``: notes that change notation
+    part-way give each part its own symbols, sizes, network and definitions. Then ``sections``
+    lists one ClaimsFile per document, ``claims`` lists all their claims in order (each with its
+    ``section``), and the top-level fields are the first document's."""
+
     path: str
     title: str | None
     env: Env
@@ -67,6 +75,15 @@ class ClaimsFile:
     network: NetworkSpec | None = None
     raw_symbols: dict[str, str] = field(default_factory=dict)
     m: int = 1
+    sections: list[ClaimsFile] = field(default_factory=list)
+
+    def context(self, spec: ClaimSpec) -> ClaimsFile:
+        """The document whose symbols and definitions give ``spec`` its meaning."""
+        return self.sections[spec.section] if self.sections else self
+
+    def section_title(self, spec: ClaimSpec) -> str | None:
+        """The title of the claim's section when the file has several, else None."""
+        return (self.sections[spec.section].title or f"part {spec.section + 1}") if self.sections else None
 
 
 def load_claims(path: str | os.PathLike[str]) -> ClaimsFile:
@@ -98,18 +115,28 @@ def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
         raise InputError("the file is empty", file=name)
     try:
         _check_nesting(text, name)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        roots = [doc for doc in yaml.compose_all(text, Loader=yaml.SafeLoader) if not _is_empty(doc)]
     except RecursionError:  # a last resort: _check_nesting keeps the composer far from the limit
         raise InputError("nested too deeply", file=name) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise InputError(f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None) from None
-    if root is None:
+    if not roots:
         raise InputError("the file is empty", file=name)
-    if not isinstance(root, yaml.MappingNode):
-        raise InputError("a claims file is a YAML mapping with a 'claims:' list", file=name, line=_line(root))
-    return _Loader(name).load(root)
+    loader = _Loader(name)
+    sections = []
+    for root in roots:
+        if not isinstance(root, yaml.MappingNode):
+            raise InputError("a claims file is a YAML mapping with a 'claims:' list", file=name, line=_line(root))
+        sections.append(loader.load(root, section=len(sections)))
+    if len(sections) == 1:
+        return sections[0]
+    first = sections[0]
+    claims = [spec for part in sections for spec in part.claims]
+    return ClaimsFile(
+        name, first.title, first.env, claims, first.definitions, first.network, first.raw_symbols, first.m, sections
+    )
 
 
 MAX_YAML_DEPTH = 50  # nested lists/mappings; a claims file needs about 5, PyYAML's composer recurses
@@ -129,6 +156,11 @@ def _check_nesting(text: str, name: str) -> None:
             depth -= 1
 
 
+def _is_empty(node: yaml.Node | None) -> bool:
+    """An empty YAML document (nothing, or nothing but comments between two ``---``)."""
+    return node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not node.value)
+
+
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -136,6 +168,7 @@ def _line(node: yaml.Node) -> int:
 class _Loader:
     def __init__(self, name: str) -> None:
         self.name = name
+        self.seen_ids: dict[str, int] = {}  # claim id -> line, across every document of the file
 
     def fail(self, problem: str, node: yaml.Node | None) -> InputError:
         return InputError(problem, file=self.name, line=_line(node) if node is not None else None)
@@ -150,7 +183,7 @@ class _Loader:
             raise self.fail(f"{what} must be a mapping (key: value)", node)
         return node.value
 
-    def load(self, root: yaml.MappingNode) -> ClaimsFile:
+    def load(self, root: yaml.MappingNode, section: int = 0) -> ClaimsFile:
         sections: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for k, v in root.value:
             key = self.scalar(k, "a key")
@@ -187,7 +220,7 @@ class _Loader:
         self.load_symbol_shapes(sections.get("symbols"), env)
         definitions = self.load_definitions(sections.get("definitions"), env)
         env.strict = bool(definitions) or spec is not None
-        claims = self.load_claim_list(sections["claims"][1])
+        claims = self.load_claim_list(sections["claims"][1], section)
         return ClaimsFile(self.name, title, env, claims, definitions, spec, raw_symbols, m)
 
     # ---- sizes, symbols, network --------------------------------------------------------------
@@ -399,18 +432,21 @@ class _Loader:
 
     # ---- claims ------------------------------------------------------------------------------------
 
-    def load_claim_list(self, node: yaml.Node) -> list[ClaimSpec]:
+    def load_claim_list(self, node: yaml.Node, section: int = 0) -> list[ClaimSpec]:
         if isinstance(node, yaml.ScalarNode) and not node.value:
             return []
         if not isinstance(node, yaml.SequenceNode):
             raise self.fail("claims must be a list", node)
-        if len(node.value) > MAX_CLAIMS:
-            raise self.fail(f"{len(node.value)} claims; a file may hold at most {MAX_CLAIMS} (split it)", node)
+        total = len(self.seen_ids) + len(node.value)
+        if total > MAX_CLAIMS:
+            raise self.fail(f"{total} claims; a file may hold at most {MAX_CLAIMS} (split it)", node)
         claims: list[ClaimSpec] = []
-        seen: dict[str, int] = {}
-        for n, item in enumerate(node.value, 1):
+        seen = self.seen_ids
+        for n, item in enumerate(node.value, len(seen) + 1):
             if isinstance(item, yaml.ScalarNode):
-                claims.append(ClaimSpec(f"claim-{n}", str(item.value), _line(item)))
+                cid = f"claim-{n}"
+                seen[cid] = _line(item)
+                claims.append(ClaimSpec(cid, str(item.value), _line(item), section=section))
                 continue
             fields: dict[str, str] = {}
             for k, v in self.mapping(item, "a claim"):
@@ -427,7 +463,11 @@ class _Loader:
             expect = fields.get("expect")
             if expect is not None and expect not in ("holds", "fails", "undecided"):
                 raise self.fail(f"expect: {expect!r} must be holds, fails or undecided", item)
-            claims.append(ClaimSpec(cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect))
+            claims.append(
+                ClaimSpec(
+                    cid, fields["latex"], _line(item), fields.get("note"), fields.get("when"), expect, section=section
+                )
+            )
         return claims
 
 

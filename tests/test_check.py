@@ -463,3 +463,69 @@ def test_tex_math_allow_list():
     assert safe_math(r"\frac{a^{(L)}}{2}") == r"\frac{a^{(L)}}{2}"
     for bad in (r"\input{x}", r"x^^5cinput{y}", r"\write18{ls}", "a % b", r"\catcode`\^=7"):
         assert safe_math(bad) is None
+
+
+# ---- several YAML documents: notes that change notation part-way ----------------------------
+
+PARTS = r"""
+title: sigmoid part
+symbols: {'\sigma': sigmoid}
+claims:
+  - id: sig
+    latex: '\sigma''(x) = \sigma(x)(1-\sigma(x))'
+---
+title: relu part
+symbols: {'\sigma': relu}
+definitions:
+  - 'a = \sigma(z)'
+claims:
+  - id: relu-same-formula
+    latex: '\sigma''(x) = \sigma(x)(1-\sigma(x))'
+  - id: relu-def
+    latex: 'a = \max(0, z)'
+"""
+
+
+def test_each_yaml_document_gives_its_claims_its_own_meaning(tmp_path, capsys):
+    cf = load_claims_text(PARTS, "parts.yaml")
+    assert [c.id for c in cf.claims] == ["sig", "relu-same-formula", "relu-def"]
+    assert [c.section for c in cf.claims] == [0, 1, 1]
+    results = check_file(cf, isolate=False)
+    # the same LaTeX holds for the sigmoid of part 1 and fails for the ReLU of part 2
+    assert [r.verdict for r in results] == ["holds", "fails", "holds"]
+    assert [r.section for r in results] == ["sigmoid part", "relu part", "relu part"]
+    path = tmp_path / "parts.yaml"
+    path.write_text(PARTS)
+    code = check.main(argparse.Namespace(file=str(path), json=True, report=None, time_limit=20.0))
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [c["section"] for c in data["claims"]] == ["sigmoid part", "relu part", "relu part"]
+    assert data["summary"] == {"holds": 2, "fails": 1, "undecided": 0}
+    out = tmp_path / "parts.html"
+    check.main(argparse.Namespace(file=str(path), json=False, report=str(out), time_limit=20.0))
+    text = capsys.readouterr().out
+    assert "— relu part" in text.splitlines()
+    html = out.read_text()
+    assert html.count('<h2 class="part">') == 2 and '<h3 class="fails">relu-same-formula' in html
+
+
+def test_a_single_document_has_no_sections():
+    cf = load_claims_text(PARTS.split("---")[0], "one.yaml")
+    assert cf.sections == []
+    (result,) = check_file(cf, isolate=False)
+    assert result.section is None and "section" not in result.as_json()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (PARTS.replace("id: relu-def", "id: sig"), "the claim id 'sig' is used twice (first on line 5)"),
+        (PARTS + "---\n- just a list\n", "a claims file is a YAML mapping"),
+        (PARTS + "---\ntitle: no claims\n", "no 'claims:' list"),
+        (PARTS.replace("{'\\sigma': relu}", "{'\\sigma': rleu}"), "parts.yaml:9: unknown function 'rleu'"),
+        ("---\n---\n", "the file is empty"),
+    ],
+)
+def test_every_document_is_validated(text, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_claims_text(text, "parts.yaml")
