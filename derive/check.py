@@ -16,6 +16,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import random
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
 from .claims import ClaimsFile, ClaimSpec, load_claims
 from .errors import DeriveError, InputError
 from .exprs import as_expr
 from .meaning import (
+    IMPLICIT_VARIABLE,
     INDEX_LETTERS,
     Env,
     Evaluator,
@@ -43,7 +47,7 @@ from .meaning import (
     shape_text,
     walk,
 )
-from .notation import Name, Neg, Node, Num, ParseError, parse_chain, parse_condition
+from .notation import Call, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition
 from .proof import Deadline, Outcome, deadline, numeric_compare, prove_zero
 from .rules import relu, sigmoid, softplus, step, textbook_form
 
@@ -195,10 +199,31 @@ def _index_ranges(
         ranges[c] = (lo, hi)
     for c in pending:  # \delta_{ti}: t ranges like its partner i in Kronecker's delta
         partner = _kronecker_partner(sides, c, ev)
-        if partner is None or partner not in ranges:
+        if partner is not None and partner in ranges:
+            ranges[c] = ranges[partner]
+        elif _only_in_kronecker_deltas(sides, c, ev):
+            # \delta_{ij} = 1 if i = j else 0: a statement about whole numbers, where only
+            # equal or unequal matters; three values cover both cases for each pair
+            ranges[c] = (1, 3)
+        else:
             return {}, f"the index {c} has no range: it indexes no vector or matrix of known size"
-        ranges[c] = ranges[partner]
     return ranges, None
+
+
+def _only_in_kronecker_deltas(sides: list[Node], c: str, ev: Evaluator) -> bool:
+    """Whether the index ``c`` subscripts nothing but Kronecker deltas (conditions may compare it)."""
+    seen = False
+    for side in sides:
+        for n in walk(side):
+            if not isinstance(n, Name) or n.sub is None:
+                continue
+            atoms = ev.sub_atoms(n.sub) or []
+            if not any(len(a) == 1 and a[0].value == c for a in atoms):
+                continue
+            if n.base != "\\delta" or n.sups or ev.lookup(n)[0] is not None:
+                return False
+            seen = True
+    return seen
 
 
 def _kronecker_partner(sides: list[Node], c: str, ev: Evaluator) -> str | None:
@@ -312,7 +337,9 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
         step = len(assignments) / MAX_ASSIGNMENTS
         assignments = [assignments[int(k * step)] for k in range(MAX_ASSIGNMENTS)]
     result = ClaimResult(spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
-    free_names = _claim_variables(env, chain.sides, assignments[0] if assignments else {})
+    sides, variable = _apply_bare_functions(env, chain.sides)
+    chain.sides[:] = sides
+    free_names = _claim_variables(env, chain.sides, assignments[0] if assignments else {}) | variable
     seed = _seed(spec.id + spec.latex)
     per_link_time = max(budget - 2.0, 1.0) / max(1, len(steps))
     first_reason = None
@@ -410,6 +437,10 @@ def _check_link(
             result.expected = _expected(env, L)
             return "fails"
         Lf, Rf = env.expand(L), env.expand(R)
+        exact_l, exact_r = Lf, Rf  # what is proved; generic functions stay generic there
+        instances = _function_instances(Lf, Rf, seed)
+        if instances:  # random smooth functions stand in for u, v at the random points
+            Lf, Rf = _instantiate(Lf, instances), _instantiate(Rf, instances)
         remaining = budget - (time.monotonic() - start)
         try:
             with deadline(max(remaining, 0.5)):
@@ -424,6 +455,8 @@ def _check_link(
             result.evidence = "symbolic" if not _has_symbols(Lf, Rf) else "numeric"
             result.evidence = _failure_evidence(Lf, Rf, out, budget - (time.monotonic() - start))
             result.counterexample = _counterexample(out, a)
+            for f, body in instances.items():
+                result.counterexample["point"][f"{f}(x)"] = sp.sstr(body(IMPLICIT_VARIABLE))
             result.expected = _expected(env, L)
             diag_budget = max(min(budget - (time.monotonic() - start), 8.0), 1.0)
             try:
@@ -434,7 +467,7 @@ def _check_link(
         if tol is not None or not _has_symbols(Lf, Rf):
             continue  # exact numbers compared at 50 digits (decimals by their rounding)
         remaining = budget - (time.monotonic() - start)
-        proved = _prove(Lf, Rf, max(min(remaining / max(1, len(assignments)), 8.0), 0.5))
+        proved = _prove(exact_l, exact_r, max(min(remaining / max(1, len(assignments)), 8.0), 0.5))
         if not proved:
             evidence = "numeric"
     if applicable == 0:
@@ -443,6 +476,42 @@ def _check_link(
     if evidence == "numeric" or result.evidence == "numeric":
         result.evidence = "numeric"
     return "holds"
+
+
+def _function_instances(L: Value, R: Value, seed: int) -> dict[sp.FunctionClass, sp.Lambda]:
+    """For each arbitrary function (``symbols: {u: function}``) of the two sides, a random smooth
+    positive function with rational coefficients: exp(a + b t + c t^2) + (d t + e)^2. An identity
+    of all functions holds for these; a false one fails for them at almost every draw."""
+    items = (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
+    classes = sorted({f.func for x in items for f in as_expr(x).atoms(AppliedUndef)}, key=str)
+    rng = random.Random(seed)
+    t = sp.Dummy("t", real=True)
+    out = {}
+    for f in classes:
+        a, b, c, d, e = (sp.Rational(rng.randint(-9, 9), 10) for _ in range(5))
+        out[f] = sp.Lambda(t, sp.exp(a + b * t + c * t**2) + (d * t + e) ** 2)
+    return out
+
+
+def _instantiate(v: Value, instances: dict[sp.FunctionClass, sp.Lambda]) -> Value:
+    def by_symbols(d: sp.Derivative) -> sp.Expr:
+        # d/dg(x) f(g(x)) -> f'(s) at s = g(x), so that g can be replaced inside
+        out = d.expr
+        for var, count in d.variable_count:
+            if isinstance(var, sp.Symbol):
+                out = sp.Derivative(out, (var, count))
+            else:
+                s = sp.Dummy("s", real=True)
+                out = sp.Subs(sp.Derivative(out.xreplace({var: s}), (s, count)), s, var)
+        return out
+
+    def one(x: sp.Expr) -> sp.Expr:
+        x = x.replace(lambda e: isinstance(e, sp.Derivative), by_symbols)
+        for f, body in instances.items():
+            x = x.replace(f, body)
+        return x.doit()
+
+    return v.applyfunc(one) if is_matrix(v) else one(v)  # type: ignore[union-attr]
 
 
 def _has_symbols(L: Value, R: Value) -> bool:
@@ -490,6 +559,33 @@ def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator, free: frozenset[str] = 
     for key in sorted((left | right) - (left & right) - deriv - free):
         return key
     return None
+
+
+def _apply_bare_functions(env: Env, sides: list[Node]) -> tuple[list[Node], frozenset[str]]:
+    """``g = \frac{1}{1+e^{-z}}``: a function written bare, equated to a formula in one variable,
+    means the function at that variable, g(z). Other sides are returned unchanged."""
+    bare = [
+        k
+        for k, side in enumerate(sides)
+        if isinstance(side, Name) and not side.primes and side.sub is None and not side.sups
+        and Evaluator(env).function_of(side) is not None
+    ]
+    if not bare or len(bare) == len(sides):
+        return sides, frozenset()
+    unknown: set[str] = set()
+    for k, side in enumerate(sides):
+        if k not in bare:
+            ev = Evaluator(env)
+            try:
+                ev.eval(side)
+            except (MeaningError, RecursionError, Deadline, TypeError, ValueError, ZeroDivisionError):
+                return sides, frozenset()
+            unknown |= set(ev.unknown)
+    if len(unknown) != 1 or not re.fullmatch(r"\\?[A-Za-z]+", next(iter(unknown))):
+        return sides, frozenset()
+    var = next(iter(unknown))
+    out = [Call(side, [Name(var, pos=side.pos)], pos=side.pos) if k in bare else side for k, side in enumerate(sides)]
+    return out, frozenset({var})
 
 
 def _claim_variables(env: Env, sides: list[Node], assignment: dict[str, int]) -> frozenset[str]:
@@ -548,8 +644,28 @@ def _expected(env: Env, L: Value, budget: float = 3.0) -> str | None:
         return None
 
 
+def _lagrange(e: sp.Expr) -> sp.Expr:
+    """Arbitrary functions of the implicit x as the rules write them: u(x) -> u, u'(x) -> u'."""
+    x = IMPLICIT_VARIABLE
+    primes = {
+        d: sp.Symbol(f"{d.expr.func}" + "'" * d.derivative_count, real=True)
+        for d in e.atoms(sp.Derivative)
+        if isinstance(d.expr, AppliedUndef) and d.expr.args == (x,) and set(d.variables) == {x}
+    }
+    outer = {  # d/dg(x) f(g(x)) -> f'(g(x))
+        d: sp.Function(f"{d.expr.func}" + "'" * d.derivative_count)(d.expr.args[0])
+        for d in e.atoms(sp.Derivative)
+        if d not in primes and isinstance(d.expr, AppliedUndef) and len(d.expr.args) == 1
+        and set(d.variables) == {d.expr.args[0]}
+    }
+    plain = {f: sp.Symbol(str(f.func), real=True) for f in e.atoms(AppliedUndef) if f.args == (x,)}
+    if not (primes or outer or plain):
+        return e
+    return e.xreplace(primes).xreplace(outer).xreplace(plain)
+
+
 def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
-    folded = env.fold(as_expr(e))
+    folded = _lagrange(env.fold(as_expr(e)))
     candidates = [folded]
     try:
         candidates.append(sp.factor(folded))

@@ -19,6 +19,7 @@ import yaml
 from .errors import InputError
 from .exprs import as_expr
 from .meaning import (
+    GENERIC,
     REGISTRY_FUNCTIONS,
     Entry,
     Env,
@@ -278,6 +279,8 @@ class _Loader:
                 if base.startswith("\\") and base[1:] in ("tanh", "exp", "log", "ln"):
                     continue  # \tanh: tanh says what it already is
                 key, name = self.symbol_key(base, k, env)
+                if value == "function":  # an arbitrary differentiable function, named after itself
+                    value = GENERIC + key.lstrip("\\")
                 if name.sub is None and not name.sups:
                     env.functions[key] = value
                 else:

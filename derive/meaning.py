@@ -65,7 +65,10 @@ INDEX_LETTERS = frozenset("ijklnpqt")
 Value = sp.Expr | sp.ImmutableMatrix
 
 # Functions a name may stand for (``symbols: {\sigma: sigmoid}``) and those callable directly.
-REGISTRY_FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "softmax", "identity")
+REGISTRY_FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "softmax", "identity", "function")
+GENERIC = "function:"  # env.functions value prefix: an arbitrary differentiable function (u, v in (uv)' = ...)
+# the variable that generic functions written bare depend on (u' = du/dx), as in Lagrange's f'(x)
+IMPLICIT_VARIABLE = sp.Symbol("x", real=True)  # the same symbol as an x written in the claim
 DIRECT_FUNCTIONS = {
     "exp": "exp",
     "log": "log",
@@ -475,6 +478,12 @@ class Evaluator:
         if rid in self.options.rename:
             name = self.options.rename[rid]
         base = self.name_base(name)
+        generic = self.function_of(name) if not name.sups and name.sub is None else None
+        if generic is not None and generic.startswith(GENERIC):
+            # u, u' written bare in a rule about functions: u(x), u'(x)
+            if name.primes:
+                return self.apply_derivative(generic, IMPLICIT_VARIABLE, name.primes)
+            return apply_function(generic, [IMPLICIT_VARIABLE])
         if name.primes:
             raise MeaningError(f"{base}' needs an argument, as in {base}'(z)")
         if not name.sups and name.sub is None and name.base in self.indices:
@@ -609,6 +618,10 @@ class Evaluator:
         left, right = node.left, node.right
         if id(node) in self.options.swap_operands:
             left, right = right, left
+        if node.op == "odot" and self._is_function_name(left) and self._is_function_name(right):
+            # (f \circ g): two functions composed, at the implicit variable
+            inner = Call(right, [Name("x", pos=right.pos)], pos=right.pos)  # type: ignore[arg-type]
+            return self.eval(Call(left, [inner], pos=left.pos))  # type: ignore[arg-type]
         a = self.eval(left)
         b = self.eval(right)
         if node.op == "/":
@@ -619,6 +632,9 @@ class Evaluator:
             return _collapse(a / b)
         kind = self.options.product_override.get(id(node))
         return multiply(a, b, "elementwise" if node.op == "odot" and kind is None else kind)
+
+    def _is_function_name(self, node: Node) -> bool:
+        return isinstance(node, Name) and node.sub is None and not node.sups and self.function_of(node) is not None
 
     def _eval_sum(self, node: BinOp) -> Value:
         """``t0 ± t1 ± ... ± tn``: the parser nests a sum to the left, so its terms are gathered by
@@ -709,16 +725,17 @@ class Evaluator:
         return _collapse(v.T) if is_matrix(v) else v  # type: ignore[union-attr]
 
     def eval_Prime(self, node: Prime) -> Value:
-        """(u)' differentiates by the expression's one variable; with more than one it is
-        ambiguous and has no meaning."""
+        """(u)' differentiates by the expression's one variable, or by x when x is one of several
+        (Lagrange's f'(x): (cx)' = c); otherwise it is ambiguous and has no meaning."""
         v = self.env.expand(self.eval(node.operand))
         items = list(v) if is_matrix(v) else [v]  # type: ignore[arg-type]
         free = set().union(*(as_expr(x).free_symbols for x in items))
         if not free:
             return _map(v, lambda e: sp.S.Zero)  # (1)' = 0
-        if len(free) != 1:
-            raise MeaningError("(…)' needs an expression of exactly one variable; write \\frac{d}{dx}(…)")
-        (x,) = free
+        named_x = [s for s in free if s.name == "x"]
+        if len(free) != 1 and not named_x:
+            raise MeaningError("(…)' needs an expression of exactly one variable, or of x; write \\frac{d}{dx}(…)")
+        (x,) = named_x or free
         return _map(v, lambda e: sp.diff(e, x))
 
     def eval_Index(self, node: Index) -> Value:
@@ -789,6 +806,10 @@ class Evaluator:
         if var is None:
             body_free = sorted(free_index_letters(node.body, self) - set(self.indices))
             if not body_free:
+                if isinstance(node.body, Deriv) and node.body.order == 1:
+                    # \sum \frac{\partial f}{\partial X} over a vector f (one term per example): the
+                    # sum of the derivatives, which is the derivative of the sum, X's shape
+                    return self.eval_Deriv(node.body, summed=True)
                 v = self.eval(node.body)
                 if is_matrix(v):
                     return sum(v, sp.S.Zero)  # type: ignore[arg-type]
@@ -853,6 +874,9 @@ class Evaluator:
     def eval_Call(self, node: Call) -> Value:
         func = node.func
         fname = self.function_of(func)
+        if fname is not None and fname.startswith(GENERIC) and not node.paren:
+            # u'v in a rule about functions: u'(x) times v(x), not u' of v
+            return multiply(self.eval(func), self.eval(node.args[0]), None)
         if func.primes:
             if fname is None:
                 raise MeaningError(
@@ -912,6 +936,8 @@ class Evaluator:
     def apply_derivative(self, fname: str, arg: Value, order: int) -> Value:
         t = sp.Dummy("t", real=True)
         f = apply_function(fname, [t])
+        if fname.startswith(GENERIC):  # u'(g(x)): the derivative of u, evaluated at g(x)
+            return _map(arg, lambda x: sp.diff(f, t, order).subs(t, x))
         if is_matrix(f):
             raise MeaningError(f"{fname}' of a vector is a Jacobian; write \\frac{{\\partial}}{{\\partial z}}")
         d = f
@@ -947,9 +973,11 @@ class Evaluator:
         _e, key, _ = self.lookup(node)
         self.derivative_vars.add(key)
 
-    def eval_Deriv(self, node: Deriv) -> Value:
+    def eval_Deriv(self, node: Deriv, summed: bool = False) -> Value:
         X = self.variable(node.X)
         F = self.eval(node.F)
+        if summed and is_matrix(F):
+            F = sum(F, sp.S.Zero)  # type: ignore[arg-type]
         opaque = frozenset(s for s in (X if is_matrix(X) else [X]) if isinstance(s, DefSymbol))  # type: ignore[union-attr]
         F = self.env.expand(F, opaque)
         result = differentiate(F, X, self.options.derivative_rules)
@@ -1017,6 +1045,9 @@ def apply_function(fname: str, args: list[Value]) -> Value:
     if len(args) != 1:
         raise MeaningError(f"{fname} takes one argument")
     (x,) = args
+    if fname.startswith(GENERIC):
+        f = sp.Function(fname[len(GENERIC) :])
+        return _map(x, lambda a: f(a))
     if fname == "softmax":
         if not is_matrix(x):
             raise ShapeError("softmax takes a vector")

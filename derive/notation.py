@@ -192,6 +192,7 @@ class Call(Node):
 
     func: Name
     args: list[Node]
+    paren: bool = True  # False for \sigma' z, an argument written without parentheses
 
 
 @dataclass
@@ -749,7 +750,7 @@ class _Parser:
             ):
                 # \sigma' z: a derivative applied without parentheses
                 arg = self.factor()
-                return Call(name, [arg], pos=name.pos)
+                return Call(name, [arg], paren=False, pos=name.pos)
         return name
 
     def _paren_sup_ahead(self) -> bool:

@@ -529,3 +529,84 @@ def test_a_single_document_has_no_sections():
 def test_every_document_is_validated(text, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_claims_text(text, "parts.yaml")
+
+
+REGRESSION = r"""
+symbols: {g: sigmoid, X: 'matrix[m, 2]', '\Theta^{(1)}': 'matrix[2, 3]', '\Theta^{(2)}': 'matrix[3, 1]', y: 'vector[m]'}
+sizes: {m: 3}
+definitions:
+  - 'z^{(2)} = X\Theta^{(1)}'
+  - 'a^{(2)} = g(z^{(2)})'
+  - 'z^{(3)} = a^{(2)}\Theta^{(2)}'
+  - '\hat y = g(z^{(3)})'
+  - 'J = \frac{1}{2}\sum (y-\hat y)^2'
+"""
+
+
+def test_a_bare_sum_of_derivatives_is_the_derivative_of_the_sum():
+    # seed 001's sum rule: one term per example, each differentiated by the 3x1 Theta^{(2)}
+    holds, factor = run(
+        REGRESSION,
+        r"\frac{\partial J}{\partial \Theta^{(2)}} = "
+        r"\sum \frac{\partial \frac{1}{2}(y-\hat y)^2}{\partial \Theta^{(2)}}",
+        r"\frac{\partial J}{\partial \Theta^{(2)}} = \sum \frac{\partial (y-\hat y)^2}{\partial \Theta^{(2)}}",
+    )
+    assert holds.verdict == "holds"
+    assert factor.verdict == "fails" and "factor 2" in factor.diagnosis
+
+
+def test_a_bare_function_equated_to_a_formula_in_one_variable_is_that_function_there():
+    # seed 001: "g = 1/(1+e^{-z})" means g(z); a second free name leaves it unreadable
+    right, wrong, two = run(
+        "symbols: {g: sigmoid}\ndefinitions:\n  - 'a = 1'",
+        r"g = \frac{1}{1+e^{-z}}",
+        r"g = \frac{1}{1-e^{-z}}",
+        r"g = \frac{1}{1+e^{-z}} + w",
+    )
+    assert (right.verdict, wrong.verdict, two.verdict) == ("holds", "fails", "undecided")
+    assert "give it an argument" in two.reason
+
+
+def test_indices_that_only_subscript_kronecker_deltas_range_over_whole_numbers():
+    right, wrong = run(
+        "title: Kronecker",
+        r"\delta_{ij} := \begin{cases} 0 & \text{if } i \neq j \\ 1 & \text{if } i=j \end{cases}",
+        r"\delta_{ij} = \begin{cases} 1 & \text{if } i \neq j \\ 0 & \text{otherwise} \end{cases}",
+    )
+    assert right.verdict == "holds" and right.evidence == "symbolic"
+    assert wrong.verdict == "fails"
+    # an index that also subscripts an undeclared name still has no range
+    (other,) = run("definitions:\n  - 'a = 1'", r"\delta_{ij} x_i = x_j")
+    assert other.verdict == "undecided"
+
+
+def test_a_prime_on_an_expression_of_several_variables_is_by_x():
+    by_x, wrong, ambiguous = run("title: primes", "(c x)' = c", "(c x)' = x", "(c y)' = c")
+    assert (by_x.verdict, wrong.verdict, ambiguous.verdict) == ("holds", "fails", "undecided")
+
+
+GENERIC_FUNCTIONS = "symbols: {u: function, v: function, f: function, g: function}"
+
+
+def test_rules_about_arbitrary_functions_are_proved_or_refuted():
+    # seed 002's derivative rules and seed 000's chain rule, in Lagrange's notation
+    results = run(
+        GENERIC_FUNCTIONS,
+        r"log(u)' = \frac{1}{u}u' \tag{2}",
+        r"\left(\frac{u}{v}\right)' = \frac{u'v - v'u}{v^2} \tag{5}",
+        r"f(g(x))' = f'(g(x))g'(x)",
+        r"\large(f\circ g)'=(f'\circ g)\cdot g'",
+        r"(u v)' = u' v'",
+        r"\left(\frac{u}{v}\right)' = \frac{u'v + v'u}{v^2}",
+    )
+    assert [r.verdict for r in results] == ["holds"] * 4 + ["fails"] * 2
+    assert all(r.evidence == "symbolic" for r in results[:4])
+    product = results[4]
+    assert product.expected == "u v' + u' v"
+    # the counterexample names the functions that stood in for u and v
+    assert {"x", "u(x)", "v(x)"} <= set(product.counterexample["point"])
+
+
+def test_an_unknown_function_kind_is_still_refused():
+    with pytest.raises(InputError, match="unknown function 'functoin'"):
+        load_claims_text("symbols: {u: functoin}\nclaims:\n  - 'u = u'\n", "f.yaml")
