@@ -320,9 +320,11 @@ class _Loader:
                     ) from None
                 ev = Evaluator(env)
                 if isinstance(target, Name):
-                    _e, tkey, _r = ev.lookup(target)
+                    _e, tkey, rest = ev.lookup(target)
                     if target.sub is None and not target.sups and key in env.functions:
                         continue
+                    if rest == "sub":  # an entry of a matrix: the alias keeps the entry's subscript
+                        tkey = make_key(ev.name_base(target), ev.sup_texts(target), ev.sub_key(target.sub))
                     env.aliases[key] = tkey
                 else:
                     raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name", k)

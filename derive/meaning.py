@@ -46,6 +46,7 @@ from .notation import (
     Sqrt,
     Sum,
     Transpose,
+    parse_expression,
     parse_script,
 )
 
@@ -473,10 +474,26 @@ class Evaluator:
             return None, self.alias(make_key(base, sups, self.sub_key(name.sub))), None
         return None, base_key, None
 
+    def _entry_alias(self, name: Name) -> Name:
+        """``symbols: {'\\theta_{10}': '\\Theta^{(1)}_{10}'}``: an alias of a whole name whose target is an
+        entry of a matrix is that entry (the target's own subscript indexes it)."""
+        if name.sub is None:
+            return name
+        key = make_key(self.name_base(name), self.sup_texts(name), self.sub_key(name.sub))
+        target = self.alias(key)
+        if target == key or target in self.env.entries:
+            return name
+        try:
+            parsed = parse_expression(target)
+        except ParseError:
+            return name
+        return parsed if isinstance(parsed, Name) and parsed.sub is not None else name
+
     def name_value(self, name: Name) -> Value:
         rid = id(name)
         if rid in self.options.rename:
             name = self.options.rename[rid]
+        name = self._entry_alias(name)
         base = self.name_base(name)
         generic = self.function_of(name) if not name.sups and name.sub is None else None
         if generic is not None and generic.startswith(GENERIC):
@@ -711,7 +728,7 @@ class Evaluator:
         if entry is not None and rest is None:
             if entry.params:
                 return False
-            if all(isinstance(a, Name) and self._is_parameter_name(a) for a in node.args):
+            if all(isinstance(a, Name) and self._is_parameter_name(a, entry) for a in node.args):
                 return False
         return True
 
@@ -805,6 +822,11 @@ class Evaluator:
         var = node.var
         if var is None:
             body_free = sorted(free_index_letters(node.body, self) - set(self.indices))
+            letters = free_index_letters(node.body, Evaluator(self.env)) if not body_free else set()
+            if not body_free and len(letters) == 1:
+                # \sigma_n = e^{x_n} / \sum e^{x_n}: the bare sum is over the one index it holds,
+                # even when the claim's free n is that letter outside the sum
+                body_free = sorted(letters)
             if not body_free:
                 if isinstance(node.body, Deriv) and node.body.order == 1:
                     # \sum \frac{\partial f}{\partial X} over a vector f (one term per example): the
@@ -833,6 +855,11 @@ class Evaluator:
                 )
             lo = rng[0] if lo is None else lo
             hi = rng[1] if hi is None else hi
+        if lo == 0 and node.lo is not None:
+            rng = index_range(node.body, var, self)
+            if rng is not None and rng == (1, hi + 1):
+                # \sum_{k=0}^{N-1} over N entries: notes that count from 0 mean the same N entries
+                lo, hi = 1, hi + 1
         if hi - lo > 400:
             raise MeaningError(f"the sum over {var} has {hi - lo + 1} terms; too many to check on an instance")
         saved = self.indices.get(var)
@@ -894,18 +921,29 @@ class Evaluator:
         if entry is not None and rest is None:
             if entry.params:
                 return self.call_defined(entry, node)
-            if all(isinstance(a, Name) and self._is_parameter_name(a) for a in node.args):
+            if all(isinstance(a, Name) and self._is_parameter_name(a, entry) for a in node.args):
                 return self.eval(func)  # J(\Theta): the name, its argument only says what it depends on
         if len(node.args) != 1:
             raise MeaningError(f"{key} is not a function of {len(node.args)} arguments")
         # a(1 - a): a product
         return multiply(self.eval(func), self.eval(node.args[0]), None)
 
-    def _is_parameter_name(self, a: Name) -> bool:
-        """True for an argument that names what a function depends on (\\Theta, \\theta, w) rather
-        than a value: it is not itself a known name."""
+    def _is_parameter_name(self, a: Name, defined: Entry) -> bool:
+        """True for an argument that names what a function depends on rather than a value: not
+        itself a known name (J(\\Theta), J(\\theta)), or a name the definition is written in
+        (\\sigma(x) with \\sigma = softmax(x))."""
         entry, _k, _ = self.lookup(a)
-        return entry is None and a.sub is None
+        if entry is None:
+            return a.sub is None
+        if not defined.defined or entry.function or a.sub is not None:
+            return False
+        # written in it directly: \sigma = softmax(x) is \sigma(x); \delta^{(L)} (\theta^{(L-1)}), whose
+        # definition reaches \theta only through other definitions, is a product
+        mine = _free_symbols(self.name_value(a))
+        direct = set()
+        for sym in _free_symbols(defined.value):  # one level: the right side of its own definition
+            direct |= _free_symbols(self.env.definition[sym]) if sym in self.env.definition else {sym}
+        return bool(mine) and mine <= direct
 
     def call_defined(self, entry: Entry, node: Call) -> Value:
         if len(node.args) != len(entry.params):
@@ -1009,6 +1047,11 @@ def multiply(a: Value, b: Value, kind: str | None) -> Value:
     return _collapse(sp.ImmutableMatrix(a * b))
 
 
+def _free_symbols(v: Value) -> set[sp.Symbol]:
+    items = list(v) if is_matrix(v) else [v]  # type: ignore[arg-type]
+    return set().union(*(as_expr(x).free_symbols for x in items))
+
+
 def _map(v: Value, f: Callable[[sp.Expr], sp.Expr]) -> Value:
     if is_matrix(v):
         return _collapse(v.applyfunc(f))  # type: ignore[union-attr]
@@ -1080,7 +1123,11 @@ def differentiate(F: Value, X: Value, derivative_rules: dict | None = None) -> V
     xr, xc = X.shape  # type: ignore[union-attr]
     if fc == 1 and xc == 1:
         return _collapse(sp.ImmutableMatrix(fr, xr, lambda i, j: d(F[i, 0], X[j, 0])))  # type: ignore[index]
-    raise ShapeError(f"the derivative of {shape_text(F)} by {shape_text(X)} is not defined")
+    # a tensor: the notes write such chain-rule factors loosely, and no reading of them is certain
+    raise MeaningError(
+        f"the derivative of {shape_text(F)} by {shape_text(X)} is a tensor; only scalar-by-matrix and "
+        "vector-by-vector derivatives have a meaning"
+    )
 
 
 class _Surrogate:

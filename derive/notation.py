@@ -471,6 +471,26 @@ def _conditions(p: _Parser) -> list[Cond]:
     return conds
 
 
+def _uses_index(node: Node, var: str) -> bool:
+    """Whether ``var`` appears as an index (a subscript or parenthesized superscript) in ``node``."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Name):
+            for script in ((n.sub,) if n.sub is not None else ()) + tuple(n.sups):
+                if any(t.kind == "WORD" and var in t.value and len(t.value) <= 3 for t in script):
+                    return True
+        if isinstance(n, Sum) and n.var == var:
+            continue  # bound again inside: not this sum's index
+        stack.extend(v for v in vars(n).values() if isinstance(v, Node))
+        stack.extend(x for v in vars(n).values() if isinstance(v, list) for x in v if isinstance(x, Node))
+        stack.extend(
+            y for v in vars(n).values() if isinstance(v, list) for x in v if isinstance(x, (list, tuple))
+            for y in x if isinstance(y, Node)
+        )
+    return False
+
+
 class _Parser:
     def __init__(self, tokens: list[Token], text: str) -> None:
         self.toks = tokens
@@ -1155,12 +1175,28 @@ class _Parser:
                     raise self.error("the upper limit of the sum", tok)
         if not self.starts_factor():
             raise self.error("the body of the sum")
-        body = self.sum_body()
+        body = self.sum_body(var)
         return Sum(var, lo, hi, body, pos=t.pos)
 
-    def sum_body(self) -> Node:
-        """The body of a sum runs over one term: factors up to the next + or -."""
-        return self.term()
+    def sum_body(self, var: str | None = None) -> Node:
+        """The body of a sum runs over one term: factors up to the next + or -, and on over the
+        terms after it that still use the sum's index (ng's cost: \\sum_k y_k \\log a_k + (1-y_k) \\log(1-a_k),
+        where a k outside the sum would be meaningless)."""
+        body = self.term()
+        while var is not None and self.tok.kind == "OP" and self.tok.value in "+-":
+            start = self.i
+            op = self.tok.value
+            self.advance()
+            try:
+                more = self.term()
+            except ParseError:
+                self.i = start
+                break
+            if not _uses_index(more, var):
+                self.i = start
+                break
+            body = BinOp(op, body, more, pos=body.pos)
+        return body
 
     def norm(self, t: Token) -> Node:
         self.advance()

@@ -81,7 +81,14 @@ def numeric_value(expr: sp.Expr, point: dict) -> sp.Float | None:
     """``expr`` at ``point`` to 50 digits, or None where it is not a finite real number. A value
     that is zero to the working precision comes back as 0."""
     try:
-        v = as_expr(expr).xreplace(point)
+        e = as_expr(expr)
+        if any(not p.exp.is_Number for p in e.atoms(sp.Pow)):
+            # unevaluated: a rational to a rational power (y^n at y = 0.37, n = 0.81) would
+            # otherwise send SymPy hunting for perfect powers of huge integers; evalf is exact enough
+            with sp.evaluate(False):
+                v = e.xreplace(point)
+        else:
+            v = e.xreplace(point)
         v = v.evalf(DIGITS, maxn=DIGITS * 6) if not v.is_Number else v
     except (ZeroDivisionError, ValueError, TypeError, OverflowError, RecursionError):
         return None

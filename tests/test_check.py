@@ -610,3 +610,60 @@ def test_rules_about_arbitrary_functions_are_proved_or_refuted():
 def test_an_unknown_function_kind_is_still_refused():
     with pytest.raises(InputError, match="unknown function 'functoin'"):
         load_claims_text("symbols: {u: functoin}\nclaims:\n  - 'u = u'\n", "f.yaml")
+
+
+def test_an_alias_of_a_matrix_entry_is_that_entry():
+    header = """
+    sizes: {m: 1}
+    symbols: {'\\theta_{10}': '\\Theta^{(1)}_{10}'}
+    network: {notation: ng, layers: [3, 3, 1], hidden: sigmoid, output: sigmoid, loss: bce}
+    """
+    same, other, by_it, not_by_it = run(
+        header,
+        r"\theta_{10} = \Theta^{(1)}_{10}",
+        r"\theta_{10} = \Theta^{(1)}_{11}",
+        r"\frac{\partial z^{(2)}_1}{\partial \theta_{10}} = 1",
+        r"\frac{\partial z^{(2)}_2}{\partial \theta_{10}} = 1",
+    )
+    assert [r.verdict for r in (same, other, by_it, not_by_it)] == ["holds", "fails", "holds", "fails"]
+
+
+def test_zero_based_sums_over_all_entries_mean_the_same_entries():
+    header = "symbols: {a: 'vector[N]', w: 'vector[N]'}\nsizes: {N: 3}\ndefinitions:\n  - 'z = w^T a'"
+    right, short = run(header, r"z = \sum_{k=0}^{N-1} w_k a_k", r"z = \sum_{k=0}^{N-2} w_k a_k")
+    assert right.verdict == "holds"
+    assert short.verdict == "undecided" and "out of range" in short.reason  # a_0 is not an entry
+
+
+def test_a_defined_name_called_with_the_names_it_is_written_in_is_that_name():
+    header = "symbols: {x: 'vector[K]'}\nsizes: {K: 3}\ndefinitions:\n  - '\\sigma = softmax(x)'"
+    same, other = run(header, r"\sigma(\vec{x}) := \text{softmax}(\vec{x})", r"\sigma(x) = x")
+    assert same.verdict == "holds" and other.verdict == "fails"
+
+
+def test_a_vector_by_a_matrix_is_a_tensor_and_undecided():
+    header = "symbols: {W: 'matrix[2, 2]', a: 'vector[2]'}\ndefinitions:\n  - 'z = W a'"
+    (r,) = run(header, r"\frac{\partial z}{\partial W} = a")
+    assert r.verdict == "undecided" and "tensor" in r.reason
+
+
+def test_a_bare_sum_binds_its_letter_even_when_the_claim_uses_it_free():
+    header = "symbols: {x: 'vector[K]'}\nsizes: {K: 3}\ndefinitions:\n  - '\\sigma(x) = softmax(x)'"
+    right, wrong = run(header, r"\sigma_n = \frac{e^{x_n}}{\sum e^{x_n}}", r"e^{x_n} = \sum e^{x_n}")
+    assert (right.verdict, wrong.verdict) == ("holds", "fails")
+
+
+def test_a_sum_runs_over_the_terms_that_still_use_its_index():
+    header = "symbols: {y: 'vector[K]', a: 'vector[K]'}\nsizes: {K: 2}\ndefinitions:\n  - 'C = -y^T \\log(a)'"
+    ng, other = run(
+        header,
+        r"C - \sum_{k=1}^K (1-y_k) \log(1-a_k) = -\sum_{k=1}^K y_k \log(a_k) + (1-y_k)\log(1-a_k)",
+        r"C + 1 = -\sum_{k=1}^K y_k \log(a_k) + 1",
+    )
+    assert (ng.verdict, other.verdict) == ("holds", "holds")
+
+
+def test_a_parenthesized_name_the_definition_does_not_use_is_a_factor():
+    header = "definitions:\n  - 'z = \\theta a'\n  - 'd = z^2'"
+    (r,) = run(header, r"d (\theta) = z^2 \theta")
+    assert r.verdict == "holds"
