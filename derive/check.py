@@ -452,7 +452,6 @@ def _check_link(
             result.reason = out.reason
             return "undecided"
         if out.verdict == "fails":
-            result.evidence = "symbolic" if not _has_symbols(Lf, Rf) else "numeric"
             result.evidence = _failure_evidence(Lf, Rf, out, budget - (time.monotonic() - start))
             result.counterexample = _counterexample(out, a)
             for f, body in instances.items():
@@ -482,8 +481,7 @@ def _function_instances(L: Value, R: Value, seed: int) -> dict[sp.FunctionClass,
     """For each arbitrary function (``symbols: {u: function}``) of the two sides, a random smooth
     positive function with rational coefficients: exp(a + b t + c t^2) + (d t + e)^2. An identity
     of all functions holds for these; a false one fails for them at almost every draw."""
-    items = (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
-    classes = sorted({f.func for x in items for f in as_expr(x).atoms(AppliedUndef)}, key=str)
+    classes = sorted({f.func for x in _side_entries(L, R) for f in as_expr(x).atoms(AppliedUndef)}, key=str)
     rng = random.Random(seed)
     t = sp.Dummy("t", real=True)
     out = {}
@@ -514,9 +512,13 @@ def _instantiate(v: Value, instances: dict[sp.FunctionClass, sp.Lambda]) -> Valu
     return v.applyfunc(one) if is_matrix(v) else one(v)  # type: ignore[union-attr]
 
 
+def _side_entries(L: Value, R: Value) -> list[sp.Expr]:
+    """The entries of both sides (one each for scalars)."""
+    return (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
+
+
 def _has_symbols(L: Value, R: Value) -> bool:
-    items = (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
-    return any(as_expr(x).free_symbols for x in items)
+    return any(as_expr(x).free_symbols for x in _side_entries(L, R))
 
 
 def _prove(L: Value, R: Value, budget: float) -> bool:
@@ -564,12 +566,8 @@ def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator, free: frozenset[str] = 
 def _apply_bare_functions(env: Env, sides: list[Node]) -> tuple[list[Node], frozenset[str]]:
     """``g = \frac{1}{1+e^{-z}}``: a function written bare, equated to a formula in one variable,
     means the function at that variable, g(z). Other sides are returned unchanged."""
-    bare = [
-        k
-        for k, side in enumerate(sides)
-        if isinstance(side, Name) and not side.primes and side.sub is None and not side.sups
-        and Evaluator(env).function_of(side) is not None
-    ]
+    ev0 = Evaluator(env)
+    bare = [k for k, side in enumerate(sides) if ev0.is_function_name(side) and not side.primes]
     if not bare or len(bare) == len(sides):
         return sides, frozenset()
     unknown: set[str] = set()

@@ -46,8 +46,10 @@ from .notation import (
     Sqrt,
     Sum,
     Transpose,
+    children,
     parse_expression,
     parse_script,
+    walk,
 )
 
 __all__ = [
@@ -635,7 +637,7 @@ class Evaluator:
         left, right = node.left, node.right
         if id(node) in self.options.swap_operands:
             left, right = right, left
-        if node.op == "odot" and self._is_function_name(left) and self._is_function_name(right):
+        if node.op == "odot" and self.is_function_name(left) and self.is_function_name(right):
             # (f \circ g): two functions composed, at the implicit variable
             inner = Call(right, [Name("x", pos=right.pos)], pos=right.pos)  # type: ignore[arg-type]
             return self.eval(Call(left, [inner], pos=left.pos))  # type: ignore[arg-type]
@@ -650,7 +652,8 @@ class Evaluator:
         kind = self.options.product_override.get(id(node))
         return multiply(a, b, "elementwise" if node.op == "odot" and kind is None else kind)
 
-    def _is_function_name(self, node: Node) -> bool:
+    def is_function_name(self, node: Node) -> bool:
+        """A function written bare: ``f`` or ``f'`` in ``f \\circ g``, ``g = \\frac{1}{1+e^{-z}}``."""
         return isinstance(node, Name) and node.sub is None and not node.sups and self.function_of(node) is not None
 
     def _eval_sum(self, node: BinOp) -> Value:
@@ -745,8 +748,7 @@ class Evaluator:
         """(u)' differentiates by the expression's one variable, or by x when x is one of several
         (Lagrange's f'(x): (cx)' = c); otherwise it is ambiguous and has no meaning."""
         v = self.env.expand(self.eval(node.operand))
-        items = list(v) if is_matrix(v) else [v]  # type: ignore[arg-type]
-        free = set().union(*(as_expr(x).free_symbols for x in items))
+        free = _free_symbols(v)
         if not free:
             return _map(v, lambda e: sp.S.Zero)  # (1)' = 0
         named_x = [s for s in free if s.name == "x"]
@@ -1193,36 +1195,6 @@ def index_range(node: Node, var: str, ev: Evaluator) -> tuple[int, int] | None:
     return (lo, hi) if lo <= hi else None
 
 
-def _children(node: Node) -> list[Node]:
-    out: list[Node] = []
-    for attr in ("left", "right", "operand", "base", "exponent", "body", "F", "X", "lo", "hi"):
-        v = getattr(node, attr, None)
-        if isinstance(v, Node):
-            out.append(v)
-    if isinstance(node, Call):
-        out.append(node.func)
-        out.extend(node.args)
-    if isinstance(node, Matrix):
-        for row in node.rows:
-            out.extend(row)
-    if isinstance(node, Cases):
-        for v, c in node.pieces:
-            out.append(v)
-            out.extend(x for x in (c.left, c.right) if x is not None)
-    if isinstance(node, Cond):
-        out.extend(x for x in (node.left, node.right) if x is not None)
-    return out
-
-
-def walk(node: Node) -> Iterable[Node]:
-    """Every node, parents before children (a loop with a stack: any depth)."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(_children(n)))
-
-
 def _names(node: Node) -> Iterable[Name]:
     for n in walk(node):
         if isinstance(n, Name):
@@ -1259,7 +1231,7 @@ def free_index_letters(node: Node, ev: Evaluator | None = None) -> set[str]:
                             if ch in INDEX_LETTERS and ch not in bound:
                                 if ev is None or ev.int_value(ch) is None:
                                     found.add(ch)
-        stack.extend((c, bound, found) for c in reversed(_children(n)))
+        stack.extend((c, bound, found) for c in reversed(children(n)))
     return outside
 
 

@@ -21,6 +21,7 @@ other superscript is a power, or a transpose when it is ``T``/``\\top``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .latex_lexer import LexError, Token, tokenize
@@ -471,6 +472,37 @@ def _conditions(p: _Parser) -> list[Cond]:
     return conds
 
 
+def children(node: Node) -> list[Node]:
+    """The direct subexpressions of ``node``."""
+    out: list[Node] = []
+    for attr in ("left", "right", "operand", "base", "exponent", "body", "F", "X", "lo", "hi"):
+        v = getattr(node, attr, None)
+        if isinstance(v, Node):
+            out.append(v)
+    if isinstance(node, Call):
+        out.append(node.func)
+        out.extend(node.args)
+    if isinstance(node, Matrix):
+        for row in node.rows:
+            out.extend(row)
+    if isinstance(node, Cases):
+        for v, c in node.pieces:
+            out.append(v)
+            out.extend(x for x in (c.left, c.right) if x is not None)
+    if isinstance(node, Cond):
+        out.extend(x for x in (node.left, node.right) if x is not None)
+    return out
+
+
+def walk(node: Node) -> Iterable[Node]:
+    """Every node, parents before children (a loop with a stack: any depth)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))
+
+
 def _uses_index(node: Node, var: str) -> bool:
     """Whether ``var`` appears as an index (a subscript or parenthesized superscript) in ``node``."""
     stack = [node]
@@ -482,12 +514,7 @@ def _uses_index(node: Node, var: str) -> bool:
                     return True
         if isinstance(n, Sum) and n.var == var:
             continue  # bound again inside: not this sum's index
-        stack.extend(v for v in vars(n).values() if isinstance(v, Node))
-        stack.extend(x for v in vars(n).values() if isinstance(v, list) for x in v if isinstance(x, Node))
-        stack.extend(
-            y for v in vars(n).values() if isinstance(v, list) for x in v if isinstance(x, (list, tuple))
-            for y in x if isinstance(y, Node)
-        )
+        stack.extend(children(n))
     return False
 
 
