@@ -42,6 +42,8 @@ CORRECT = [
     r"P^T = B^T A^T",
     r"\frac{d}{du} \tanh(u) = 1 - \tanh(u)^2",
     r"\sum_{k=1}^{3} s_k = 1",
+    r"\sum_{k=1}^{3} x_k^2 = x_1^2 + \cdots + x_3^2",
+    r"x = \begin{bmatrix} x_1 \\ \vdots \\ x_n \end{bmatrix}",
 ]
 WRONG = [
     r"\frac{\partial C_0}{\partial b^{(L)}} = \sigma'(z^{(L)}) (a^{(L)} - y)",
@@ -51,6 +53,7 @@ WRONG = [
     r"P^T = A^T B^T",
     r"\frac{d}{du} \tanh(u) = 1 + \tanh(u)^2",
     r"\frac{\partial C_0}{\partial b^{(L)}} = -2 \sigma'(z^{(L)}) (a^{(L)} - y)",
+    r"\sum_{k=1}^{3} x_k^2 = x_1 + \cdots + x_3",
 ]
 
 

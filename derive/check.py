@@ -12,6 +12,7 @@ file; inside, every symbolic stage has its own deadline and falls back to numeri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -29,6 +30,8 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
 from .claims import ClaimsFile, ClaimSpec, load_claims
+from .ellipsis import expand as expand_ellipsis
+from .ellipsis import has_dots
 from .errors import DeriveError, InputError
 from .exprs import as_expr
 from .meaning import (
@@ -47,7 +50,7 @@ from .meaning import (
     shape_text,
     walk,
 )
-from .notation import Call, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition
+from .notation import Call, Matrix, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition, to_latex
 from .proof import Deadline, Outcome, deadline, numeric_compare, prove_zero
 from .rules import relu, sigmoid, softplus, step, textbook_form
 
@@ -284,7 +287,49 @@ def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMI
     return result
 
 
+_PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")
+
+
 def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
+    if _PLUS_MINUS.search(spec.latex):
+        return _check_both_signs(cf, spec, budget)
+    result = _check_equation(cf, spec, budget)
+    if _is_update(spec.latex) and not (
+        result.verdict == "fails" and (result.diagnosis or "").startswith("shape mismatch")
+    ):  # x := x + y is no equation, but one whose shapes cannot be added is wrong all the same
+        steps = [dict(step, verdict="undecided") for step in result.steps]
+        result = _undecided(
+            spec, "an update (:=) gives a name a new value made from its old one; not an equation", steps
+        )
+    return result
+
+
+def _check_both_signs(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
+    """``(u \\pm v)' = u' \\pm v'`` is two equations: every ± read as + (∓ as −), then as −.
+    It holds when both do; the first that fails or is undecided speaks for the claim."""
+    results = []
+    for sign, opposite in (("+", "-"), ("-", "+")):
+        latex = _PLUS_MINUS.sub(lambda m, s=sign, o=opposite: s if m.group(1) == "pm" else o, spec.latex)
+        r = _check_claim(cf, dataclasses.replace(spec, latex=latex), budget / 2)
+        r.latex = spec.latex  # the steps keep the reading: (u - v)' = u' - v'
+        results.append((sign, r))
+    for verdict in ("fails", "undecided"):
+        for sign, r in results:
+            if r.verdict == verdict:
+                if r.diagnosis:
+                    r.diagnosis = f"with ± read as {sign}: {r.diagnosis}"
+                if r.reason:
+                    r.reason = f"with ± read as {sign}: {r.reason}"
+                return r
+    first, second = results[0][1], results[1][1]
+    first.steps = first.steps + second.steps
+    if second.evidence == "numeric":
+        first.evidence = "numeric"
+    first.seconds += second.seconds
+    return first
+
+
+def _check_equation(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
     start = time.monotonic()
     cf = cf.context(spec)  # the YAML document that gives the claim's symbols their meaning
     env = cf.env
@@ -299,6 +344,14 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
     ]
     if len(chain.sides) < 2:
         return _undecided(spec, "a claim is an equation: it needs '='")
+    try:
+        hidden = _expand_ellipses(env, chain.sides)
+    except ShapeError as err:  # more rows written around the dots than the other side has
+        return _shape_failure(spec, steps, err)
+    except MeaningError as err:
+        return _undecided(spec, str(err), steps)
+    except RecursionError:
+        return _undecided(spec, "the formula is nested too deeply to read")
     conditions = []
     if spec.when:
         try:
@@ -349,6 +402,14 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
         outcome = _check_link(
             cf, spec, lhs, rhs, assignments, layer_letters, seed + k, per_link_time, result, free_names
         )
+        if outcome == "holds" and (hidden.get(k) or hidden.get(k + 1)):
+            outcome = "undecided"  # only the written entries were compared
+            gaps = hidden.get(k) or hidden.get(k + 1) or []
+            listed = ", ".join(f"({r + 1}, {c + 1})" for r, c in gaps[:6]) + (", …" if len(gaps) > 6 else "")
+            result.reason = (
+                f"the written entries agree, but entries {listed} behind the ellipses follow no pattern"
+                " of their neighbours, so they were not compared"
+            )
         step["verdict"] = outcome
         if outcome == "fails":
             result.verdict = "fails"
@@ -365,6 +426,60 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
         result.reason = None
     result.seconds = time.monotonic() - start
     return result
+
+
+def _shape_failure(spec: ClaimSpec, steps: list[dict], err: ShapeError) -> ClaimResult:
+    failed = ClaimResult(spec.id, "fails", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
+    failed.diagnosis = f"shape mismatch: {err}"
+    for link in steps:
+        link["verdict"] = "fails"
+    return failed
+
+
+def _is_update(latex: str) -> bool:
+    """``\\theta_j := \\theta_j - \\alpha ...``: the name assigned appears on the right."""
+    if ":=" not in latex.replace(" ", ""):
+        return False
+    try:
+        sides = parse_chain(latex).sides
+    except (ParseError, RecursionError):
+        return False
+    if len(sides) != 2 or not isinstance(sides[0], Name):
+        return False
+    target = to_latex(sides[0])
+    return any(isinstance(n, Name) and to_latex(n) == target for n in walk(sides[1]))
+
+
+def _expand_ellipses(env: Env, sides: list[Node]) -> dict[int, list[tuple[int, int]]]:
+    """Write out the ellipses of every side (in place). A matrix side takes its shape, and the
+    entries no pattern explains, from a neighbouring side; those entries are returned by side."""
+    hidden: dict[int, list[tuple[int, int]]] = {}
+    for k, side in enumerate(sides):
+        if not has_dots(side):
+            continue
+        like, unknown = None, None
+        if isinstance(side, Matrix):
+            for j in (k - 1, k + 1):
+                if 0 <= j < len(sides) and not has_dots(sides[j]):
+                    ev = Evaluator(env)
+                    try:
+                        value = ev.eval(sides[j])
+                    except MeaningError:
+                        continue
+                    if env.strict and ev.unknown:  # \nabla C with no meaning gives no shape
+                        unknown = unknown or sorted(ev.unknown)[0]
+                        continue
+                    like = value
+                    break
+        try:
+            sides[k], gaps = expand_ellipsis(side, Evaluator(env), like)
+        except MeaningError:
+            if unknown:
+                raise UnknownName(unknown) from None
+            raise
+        if gaps:
+            hidden[k] = gaps
+    return hidden
 
 
 def _evaluate(ev: Evaluator, node: Node) -> Value:
@@ -653,7 +768,9 @@ def _lagrange(e: sp.Expr) -> sp.Expr:
     outer = {  # d/dg(x) f(g(x)) -> f'(g(x))
         d: sp.Function(f"{d.expr.func}" + "'" * d.derivative_count)(d.expr.args[0])
         for d in e.atoms(sp.Derivative)
-        if d not in primes and isinstance(d.expr, AppliedUndef) and len(d.expr.args) == 1
+        if d not in primes
+        and isinstance(d.expr, AppliedUndef)
+        and len(d.expr.args) == 1
         and set(d.variables) == {d.expr.args[0]}
     }
     plain = {f: sp.Symbol(str(f.func), real=True) for f in e.atoms(AppliedUndef) if f.args == (x,)}
@@ -663,13 +780,26 @@ def _lagrange(e: sp.Expr) -> sp.Expr:
 
 
 def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
-    folded = _lagrange(env.fold(as_expr(e)))
-    candidates = [folded]
-    try:
-        candidates.append(sp.factor(folded))
-    except (sp.PolynomialError, ValueError, TypeError):
-        pass
+    folded = [_lagrange(env.fold(as_expr(e))), _lagrange(env.fold(as_expr(e), algebraic=True))]
+    factored = []
+    for f in folded:
+        try:
+            factored.append(sp.factor(f))
+        except (sp.PolynomialError, ValueError, TypeError):
+            pass
+    # on a tie the textbook product wins: σ_1(1 - σ_1) over -σ_1² + σ_1
+    candidates = [_absorb_sign(f) for f in factored] + folded + factored
     return min(candidates, key=sp.count_ops)
+
+
+def _absorb_sign(e: sp.Expr) -> sp.Expr:
+    """-σ(σ - 1) as σ(1 - σ): a leading minus taken into the one sum among the factors."""
+    if not (isinstance(e, sp.Mul) and e.could_extract_minus_sign()):
+        return e
+    sums = [f for f in e.args if isinstance(f, sp.Add)]
+    if len(sums) != 1:
+        return e
+    return sp.Mul(*[(-f if f is sums[0] else f) for f in (-e).args])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -94,11 +94,17 @@ def _context(cf: Any, results: list[Any]) -> dict[str, Any]:
     from .check import summarize
 
     claims = []
-    for r in results:
+    part = 0
+    for k, r in enumerate(results):
         d = r.as_json()
-        d.update(latex=r.latex, note=r.note, section=r.section)
+        if r.section and (k == 0 or results[k - 1].section != r.section):
+            part += 1
+        d.update(latex=r.latex, note=r.note, section=r.section, part=part)
         claims.append(d)
-    return {"title": cf.title or "", "file": cf.path, "claims": claims, "summary": summarize(results)}
+    parts = [s.title or f"part {k + 1}" for k, s in enumerate(getattr(cf, "sections", None) or [])]
+    # a file of parts has no title of its own (the first part's title would head the page twice)
+    title = f"{len(parts)} parts, each read with its own symbols, sizes and definitions" if parts else cf.title
+    return {"title": title or "", "parts": parts, "file": cf.path, "claims": claims, "summary": summarize(results)}
 
 
 def render_html(cf: Any, results: list[Any]) -> str:

@@ -118,6 +118,7 @@ def diagnose(
         lambda: _loss_rule(env, cf, same, lhs, Rf, assignment),
         lambda: _renamed(env, same, lhs, rhs, Lf, Rf, assignment, reval),
         lambda: _symbolic_factor(env, Lf, Rf),
+        lambda: _wrong_entries(env, same, Lf, Rf),
     ]
     for test in tests:
         left = budget - (time.monotonic() - start)
@@ -420,6 +421,14 @@ def _key_text(ev: Evaluator, name: Name) -> str:
         return name.base
 
 
+def _has_meaning(env: Env, assignment: dict[str, int], name: Name) -> bool:
+    try:
+        Evaluator(env, assignment, allow_unknown=False).eval(name)
+    except (MeaningError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _renamed(
     env: Env, same: _Same, lhs: Node, rhs: Node, Lf: Value, Rf: Value, assignment: dict[str, int], reval
 ) -> str | None:
@@ -427,6 +436,8 @@ def _renamed(
     kinds = {"layer": "layer off by one", "unit": "wrong unit", "swap": "swapped names"}
     for n in [x for x in walk(rhs) if isinstance(x, Name)]:
         for cand, kind in _neighbours(env, ev, n):
+            if not _has_meaning(env, assignment, cand):
+                continue
             v = reval(rhs, Options(rename={id(n): cand}))
             if v is not None and same.equal(Lf, v):
                 return f"{kinds[kind]}: {_key_text(ev, n)} should be {_key_text(ev, cand)}"
@@ -436,6 +447,8 @@ def _renamed(
             if not isinstance(target, Name):
                 continue
             for cand, kind in _neighbours(env, ev, target):
+                if not _has_meaning(env, assignment, cand):
+                    continue  # w^{(3)} in a two-layer net: a derivative by it is 0, which says nothing
                 v = reval(lhs, Options(rename={id(target): cand}))
                 if v is not None and same.equal(v, Rf):
                     return (
@@ -464,6 +477,24 @@ def _symbolic_factor(env: Env, Lf: Value, Rf: Value) -> str | None:
     if num == 1 and len(sp.Mul.make_args(den)) <= 2:
         return f"the right side lacks the factor {latex_of(den)}"
     return None
+
+
+def _wrong_entries(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | None:
+    """A matrix right in some entries: which entries are wrong, and how when one mistake explains
+    each (the signs lost in a softmax Jacobian written out by hand)."""
+    if not (is_matrix(Lf) and is_matrix(Rf)) or Lf.shape != Rf.shape:  # type: ignore[union-attr]
+        return None
+    rows, cols = Lf.shape  # type: ignore[union-attr]
+    wrong = [(r, c) for r in range(rows) for c in range(cols) if not same.equal(Lf[r, c], Rf[r, c])]  # type: ignore[index]
+    if not wrong or len(wrong) == rows * cols:
+        return None
+    how = {(r, c): _sign_or_factor(env, same, Lf[r, c], Rf[r, c]) for r, c in wrong}  # type: ignore[index]
+    where = ", ".join(f"({r + 1}, {c + 1})" for r, c in wrong)
+    kinds = {h.split(":")[0] if h else None for h in how.values()}
+    if len(kinds) == 1 and None not in kinds:
+        return f"{kinds.pop()} in entries {where} only (the other entries agree)"
+    explained = [f"entry ({r + 1}, {c + 1}): {h.split(':')[0]}" for (r, c), h in how.items() if h]
+    return f"entries {where} are wrong (the other entries agree)" + (f"; {', '.join(explained)}" if explained else "")
 
 
 _ = (DefSymbol, make_key)

@@ -32,6 +32,8 @@ from .notation import (
     Cases,
     Cond,
     Deriv,
+    Dots,
+    Given,
     Index,
     Matrix,
     Name,
@@ -284,16 +286,19 @@ class Env:
             return sp.ImmutableMatrix(value.xreplace(mapping))  # type: ignore[union-attr]
         return as_expr(value).xreplace(mapping)
 
-    def fold(self, expr: sp.Expr) -> sp.Expr:
+    def fold(self, expr: sp.Expr, algebraic: bool = False) -> sp.Expr:
         """Write an expanded expression back with the defined names (latest definition first),
-        so ``expected`` reads like the notes: 2(a^{(L)} − y)(1 − (a^{(L)})²)."""
+        so ``expected`` reads like the notes: 2(a^{(L)} − y)(1 − (a^{(L)})²). ``algebraic`` also
+        finds a name's value inside powers and products (e^{2x_1}/S² is σ_1²), which is slower."""
         out = expr
         for p in reversed(self.order):
             full = self.full[p]
-            if isinstance(full, sp.Symbol) or full.is_Number or full == expr:
+            if isinstance(full, sp.Symbol) or full.is_Number or full == expr or isinstance(full, sp.MatrixBase):
                 continue  # folding the whole value into its own name would say nothing
             if out.has(full):
                 out = out.xreplace({full: p})
+            if algebraic and isinstance(full, sp.Mul | sp.Pow | sp.Add) and full.free_symbols <= out.free_symbols:
+                out = out.subs(full, p)
         return out
 
 
@@ -622,6 +627,12 @@ class Evaluator:
         method = getattr(self, "eval_" + type(node).__name__)
         return method(node)
 
+    def eval_Given(self, node: Given) -> Value:
+        return node.value  # type: ignore[return-value]
+
+    def eval_Dots(self, node: Dots) -> Value:
+        return self.eval(_rebuilt(node, self))
+
     def eval_Num(self, node: Num) -> Value:
         return sp.Rational(node.text)
 
@@ -664,6 +675,8 @@ class Evaluator:
         while isinstance(n, BinOp) and n.op in ("+", "-") and id(n) not in self.options.swap_operands:
             spine.append(n)
             n = n.left
+        if any(isinstance(link.right, Dots) for link in spine):
+            return self.eval(_rebuilt(node, self))  # x_1 + \cdots + x_n, written out
         if isinstance(n, BinOp) and n.op in ("+", "-"):  # a swapped sum at the bottom
             a = self.eval(n.right)
             a = self._add(a, self.eval(n.left), n.op)
@@ -776,6 +789,8 @@ class Evaluator:
         return sp.sqrt(sum((x**2 for x in v), sp.S.Zero))  # type: ignore[union-attr]
 
     def eval_Matrix(self, node: Matrix) -> Value:
+        if any(isinstance(c, Dots) for row in node.rows for c in row):
+            return self.eval(_rebuilt(node, self))
         rows = []
         for row in node.rows:
             cells = [self.eval(c) for c in row]
@@ -1031,6 +1046,13 @@ class Evaluator:
 # ----------------------------------------------------------------------------------------------
 # Helpers: products, functions, differentiation, indices
 # ----------------------------------------------------------------------------------------------
+
+
+def _rebuilt(node: Node, ev: Evaluator) -> Node:
+    """``node`` with its ellipses written out (no other side to take hidden entries from)."""
+    from .ellipsis import expand
+
+    return expand(node, ev)[0]
 
 
 def multiply(a: Value, b: Value, kind: str | None) -> Value:

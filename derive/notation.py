@@ -124,6 +124,7 @@ RELATIONS = {
     "leqslant": "<=",
     "geqslant": ">=",
 }
+ELLIPSES = {"cdots", "dots", "ldots", "vdots", "ddots"}
 MATRIX_ENVS = {"bmatrix", "pmatrix", "matrix", "Bmatrix", "smallmatrix"}
 ALIGN_ENVS = {
     "align",
@@ -267,6 +268,24 @@ class Matrix(Node):
 
 
 @dataclass
+class Dots(Node):
+    """An ellipsis as a term of a sum (``x_1 + \\cdots + x_n``) or a cell of a matrix
+    (``\\dots``, ``\\vdots``, ``\\ddots``; ``kind`` "blank" for an empty cell). derive.ellipsis
+    rebuilds what it stands for."""
+
+    kind: str
+
+
+@dataclass
+class Given(Node):
+    """A value supplied by the checker, not written in the notes: an entry hidden behind an
+    ellipsis, taken from the other side of the claim (only written entries are then compared)."""
+
+    value: object
+    latex: str = ""
+
+
+@dataclass
 class Cond(Node):
     """A condition ``left op right`` (op one of < > <= >= = !=), or ``otherwise`` when op is None."""
 
@@ -333,6 +352,9 @@ def _prepare(tokens: list[Token]) -> list[Token]:
                 break
         elif t.kind == "OP" and t.value == ";" and depth == 0:
             toks = toks[:i]  # `a = X; (1)`, `...; l = 2...L`: what follows ';' comments the formula
+            break
+        elif t.kind == "TEXT" and depth == 0 and i > 0 and t.value.strip().rstrip(":,").lower() == "where":
+            toks = toks[:i]  # `... \text{ where } n \text{ is the number of ...}`: prose about the formula
             break
     while toks and toks[-1].kind == "OP" and toks[-1].value in ".,;":
         toks = toks[:-1]
@@ -597,12 +619,27 @@ class _Parser:
         while True:
             if self.peek_op("+") or self.peek_op("-"):
                 op = self.advance()
-                right = self.term(signed=True)  # a + -b, as pasted notes write it
+                dots = self.dots_alone()
+                right = dots if dots is not None else self.term(signed=True)  # a + -b, as pasted notes write it
                 node = BinOp(op.value, node, right, pos=op.pos)
             elif self.peek_cmd("pm") or self.peek_cmd("mp"):
                 raise self.error("'+' or '-' (± cannot be checked)")
             else:
                 return node
+
+    def dots_alone(self, blank: bool = False) -> Dots | None:
+        """An ellipsis standing alone as a term (``+ \\cdots +``) or a matrix cell; with ``blank``,
+        an empty cell is one too. Anywhere else an ellipsis is a parse error (``a \\cdots b``)."""
+        t = self.tok
+        if blank and (self.peek_op("&") or self.peek_cmd("newline") or self.peek_cmd("end")):
+            return Dots("blank", pos=t.pos)
+        if t.kind != "CMD" or t.value not in ELLIPSES:
+            return None
+        self.advance()
+        if self.starts_factor():
+            self.i -= 1
+            return None
+        return Dots(t.value, pos=t.pos)
 
     def starts_factor(self) -> bool:
         t = self.tok
@@ -1271,7 +1308,7 @@ class _Parser:
         while True:
             if self.peek_cmd("end"):
                 break
-            row: list = [self.expr()]
+            row: list = [self.cell(cases)]
             if cases:
                 if not self.peek_op("&"):
                     raise self.error("'&' before the condition of the case")
@@ -1280,7 +1317,7 @@ class _Parser:
             else:
                 while self.peek_op("&"):
                     self.advance()
-                    row.append(self.expr())
+                    row.append(self.cell(cases))
             rows.append(row)
             if self.peek_cmd("newline"):
                 self.advance()
@@ -1292,10 +1329,14 @@ class _Parser:
                 raise self.error("'\\\\' or \\end")
         if not rows:
             raise self.error("at least one row")
-        widths = {len(r) for r in rows}
+        widths = {len(r) for r in rows if not all(isinstance(c, Dots) for c in r)}  # a row of \vdots may be short
         if not cases and len(widths) > 1:
             raise ParseError("the rows of the matrix have different lengths", self.tok.pos, self.text)
         return rows
+
+    def cell(self, cases: bool) -> Node:
+        dots = None if cases else self.dots_alone(blank=True)
+        return dots if dots is not None else self.expr()
 
     def condition(self) -> Cond:
         pos = self.tok.pos
@@ -1419,6 +1460,10 @@ def to_latex(node: Node) -> str:
         return rf"\|{to_latex(node.operand)}\|"
     if isinstance(node, Sqrt):
         return rf"\sqrt{{{to_latex(node.operand)}}}"
+    if isinstance(node, Given):
+        return f"{{{node.latex}}}"
+    if isinstance(node, Dots):
+        return "" if node.kind == "blank" else f"\\{node.kind}"
     raise TypeError(f"cannot print {type(node).__name__}")
 
 

@@ -77,6 +77,26 @@ def random_points(symbols: list[sp.Symbol], count: int, seed: int) -> list[dict[
     return points
 
 
+def _case_values(exprs: list[sp.Expr]) -> dict[sp.Symbol, list[sp.Rational]]:
+    """Symbols that a case expression defines only at some values (``-log h if y = 1``,
+    ``-log(1-h) if y = 0``, no otherwise): they are compared at those values, where the notes
+    give the expression a meaning, instead of at random ones where it has none."""
+    out: dict[sp.Symbol, list[sp.Rational]] = {}
+    for e in exprs:
+        for pw in e.atoms(sp.Piecewise):
+            *pieces, last = pw.args
+            if not (last.expr is sp.nan and last.cond is sp.true) or not pieces:
+                continue
+            conds = [p.cond for p in pieces]
+            if not all(isinstance(c, sp.Eq) and c.lhs.is_Symbol and c.rhs.is_Rational for c in conds):
+                continue
+            symbols = {c.lhs for c in conds}
+            if len(symbols) == 1:
+                (s,) = symbols
+                out[s] = sorted({*out.get(s, []), *(c.rhs for c in conds)})
+    return out
+
+
 def numeric_value(expr: sp.Expr, point: dict) -> sp.Float | None:
     """``expr`` at ``point`` to 50 digits, or None where it is not a finite real number. A value
     that is zero to the working precision comes back as 0."""
@@ -153,7 +173,10 @@ def numeric_compare(
         count = 1
         min_points = 1
     valid = 0
-    for point in random_points(symbols, count * 2 if symbols else 1, seed):
+    cases = _case_values(left + right)
+    for k, point in enumerate(random_points(symbols, count * 2 if symbols else 1, seed)):
+        for s, options in cases.items():
+            point[s] = options[k % len(options)]
         values = []
         ok = True
         for a, b in zip(left, right, strict=False):

@@ -506,7 +506,10 @@ def test_each_yaml_document_gives_its_claims_its_own_meaning(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "— relu part" in text.splitlines()
     html = out.read_text()
-    assert html.count('<h2 class="part">') == 2 and '<h3 class="fails">relu-same-formula' in html
+    assert html.count('<h2 class="part" id="part-') == 2 and '<h3 class="fails">relu-same-formula' in html
+    # the parts are listed once at the top, linked to their headings; no part's title heads the page
+    assert '<a href="#part-2">relu part</a>' in html and 'id="part-2">relu part</h2>' in html
+    assert html.count("sigmoid part") == 2
 
 
 def test_a_single_document_has_no_sections():
@@ -667,3 +670,42 @@ def test_a_parenthesized_name_the_definition_does_not_use_is_a_factor():
     header = "definitions:\n  - 'z = \\theta a'\n  - 'd = z^2'"
     (r,) = run(header, r"d (\theta) = z^2 \theta")
     assert r.verdict == "holds"
+
+
+# ---- cases defined at some values only, updates -------------------------------------------------
+
+COST = """
+symbols: {h: 'scalar'}
+definitions:
+  - 'Cost(h, y) = -y \\log(h) - (1 - y) \\log(1 - h)'
+"""
+
+
+def test_cases_defined_only_at_some_values_are_compared_there():
+    right, swapped = run(
+        COST,
+        r"Cost(h, y) = \begin{cases} -\log(h) & \text{if } y = 1 \\ -\log(1 - h) & \text{if } y = 0 \end{cases}",
+        r"Cost(h, y) = \begin{cases} -\log(1 - h) & \text{if } y = 1 \\ -\log(h) & \text{if } y = 0 \end{cases}",
+    )
+    assert right.verdict == "holds"
+    assert swapped.verdict == "fails" and swapped.counterexample["point"]["y"] in (0.0, 1.0)
+
+
+def test_an_update_is_not_an_equation():
+    r = one(THREEB1B, r"w^{(L)} := w^{(L)} - \alpha \frac{\partial C_0}{\partial w^{(L)}}")
+    assert r.verdict == "undecided" and "update" in r.reason
+    definition = one(THREEB1B, r"s := w^{(L)} + b^{(L)}")
+    assert "update" not in (definition.reason or "")
+
+
+def test_plus_minus_is_two_equations_that_must_both_hold():
+    header = "symbols: {u: function, v: function}\n"
+    rule, wrong, mixed = run(
+        header,
+        r"(u \pm v)' = u' \pm v' \tag{4}",
+        r"(u \pm v)' = u' + v'",
+        r"(u \pm v) - (u \mp v) = \pm 2 v",
+    )
+    assert rule.verdict == "holds" and [s["lhs"] for s in rule.steps] == ["(u + v)'", "(u - v)'"]
+    assert wrong.verdict == "fails" and wrong.steps[0]["lhs"] == "(u - v)'" and wrong.expected == "u' - v'"
+    assert mixed.verdict == "holds"

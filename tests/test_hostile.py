@@ -566,6 +566,12 @@ BIG_FORMULAS = {
     "flat-sum-1500": " + ".join(f"x_{{{i}}}" for i in range(1500)) + " = 0",
     "5000-digit-number": "1" * 5000 + " = 1",
     "100-nested-sigmoids": "\\sigma(" * 100 + "x" + ")" * 100 + " = x",
+    "flat-sum-1500-with-ellipsis": " + ".join(f"x_{{{i}}}" for i in range(1, 1500)) + " + \\cdots + x_{1600} = 0",
+    "ellipsis-for-a-billion-terms": "x_1 + \\cdots + x_{1000000000} = 0",
+    "ellipsis-matrix-of-a-billion-rows": "\\begin{bmatrix} x_1 \\\\ \\vdots \\\\ x_{1000000000} \\end{bmatrix} = 0",
+    "ellipsis-matrix-sized-by-itself": (
+        "\\begin{bmatrix} x_1 & \\dots & x_{1000000000} \\end{bmatrix} \\begin{bmatrix} 1 \\end{bmatrix} = 0"
+    ),
 }
 
 
