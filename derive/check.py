@@ -297,7 +297,7 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
     if _is_update(spec.latex) and not (
         result.verdict == "fails" and (result.diagnosis or "").startswith("shape mismatch")
     ):  # x := x + y is no equation, but one whose shapes cannot be added is wrong all the same
-        steps = [dict(step, verdict="undecided") for step in result.steps]
+        steps = [dict(link, verdict="undecided") for link in result.steps]
         result = _undecided(
             spec, "an update (:=) gives a name a new value made from its old one; not an equation", steps
         )
@@ -796,10 +796,11 @@ def _absorb_sign(e: sp.Expr) -> sp.Expr:
     """-σ(σ - 1) as σ(1 - σ): a leading minus taken into the one sum among the factors."""
     if not (isinstance(e, sp.Mul) and e.could_extract_minus_sign()):
         return e
-    sums = [f for f in e.args if isinstance(f, sp.Add)]
+    positive = -e
+    sums = [f for f in positive.args if isinstance(f, sp.Add)] if isinstance(positive, sp.Mul) else []
     if len(sums) != 1:
         return e
-    return sp.Mul(*[(-f if f is sums[0] else f) for f in (-e).args])
+    return sp.Mul(*[(-f if f == sums[0] else f) for f in positive.args])
 
 
 # ----------------------------------------------------------------------------------------------
