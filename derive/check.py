@@ -787,9 +787,15 @@ def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
             factored.append(sp.factor(f))
         except (sp.PolynomialError, ValueError, TypeError):
             pass
-    # on a tie the textbook product wins: σ_1(1 - σ_1) over -σ_1² + σ_1
-    candidates = [_absorb_sign(f) for f in factored] + folded + factored
-    return min(candidates, key=sp.count_ops)
+    candidates = folded + [_absorb_sign(f) for f in factored] + factored
+    return min(candidates, key=lambda c: (sp.count_ops(c), _leading_minuses(c)))
+
+
+def _leading_minuses(e: sp.Expr) -> int:
+    """How many sums start with a minus when printed: on a tie of size σ_1(1 - σ_1) reads better
+    than -σ_1² + σ_1, and 2a(1 - a)(a - y) better than 2a(-a + y)(a - 1)."""
+    text = sp.latex(e)
+    return text.count(r"\left(- ") + text.startswith("-")
 
 
 def _absorb_sign(e: sp.Expr) -> sp.Expr:

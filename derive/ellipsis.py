@@ -103,12 +103,39 @@ class _Reader:
 @dataclasses.dataclass
 class _Slot:
     """A subscript index where two neighbours of an ellipsis differ: ``name`` (in the first),
-    the index's place in its subscript, and the index as written in each neighbour."""
+    its subscript read as indices (``atoms``), the index's place there, and the index as written
+    in each neighbour."""
 
     name: Name
+    atoms: list[Script]
     place: int
     first: Script
     last: Script
+
+
+def _atoms(sub: Script, ev: Evaluator) -> list[Script] | None:
+    """A subscript's indices as the meaning reads them or, with letters that are not index letters
+    (``m`` in ``A_{m1}``, the last row of an m×n matrix), one letter or number each."""
+    atoms = ev.sub_atoms(sub)
+    if atoms is not None:
+        return atoms
+    if not all(t.kind == "NUM" or (t.kind == "WORD" and len(t.value) <= 2) for t in sub):
+        return None
+    out: list[Script] = []
+    for t in sub:
+        out += [(t,)] if t.kind == "NUM" else [(Token("WORD", ch, t.pos + k),) for k, ch in enumerate(t.value)]
+    return out
+
+
+def _digits(atoms: list[Script]) -> list[Script]:
+    """``A_{11}`` beside ``A_{1n}``: the number 11 read as the two indices 1, 1."""
+    out: list[Script] = []
+    for a in atoms:
+        if len(a) == 1 and a[0].kind == "NUM" and a[0].value.isdigit():
+            out += [(Token("NUM", ch, a[0].pos + k),) for k, ch in enumerate(a[0].value)]
+        else:
+            out.append(a)
+    return out
 
 
 def _text(script: Script | None) -> tuple:
@@ -140,11 +167,17 @@ def _differences(a: Node, b: Node, ev: Evaluator) -> list[_Slot] | None:
                 return None
             if _text(x.sub) == _text(y.sub):
                 continue
-            ax = ev.sub_atoms(x.sub) if x.sub is not None else None
-            ay = ev.sub_atoms(y.sub) if y.sub is not None else None
-            if ax is None or ay is None or len(ax) != len(ay):
+            ax = _atoms(x.sub, ev) if x.sub is not None else None
+            ay = _atoms(y.sub, ev) if y.sub is not None else None
+            if ax is None or ay is None:
                 return None
-            slots += [_Slot(x, k, p, q) for k, (p, q) in enumerate(zip(ax, ay, strict=True)) if _text(p) != _text(q)]
+            if len(ax) != len(ay):
+                ax, ay = _digits(ax), _digits(ay)
+            if len(ax) != len(ay):
+                return None
+            slots += [
+                _Slot(x, ax, k, p, q) for k, (p, q) in enumerate(zip(ax, ay, strict=True)) if _text(p) != _text(q)
+            ]
             continue
         if _leaf_fields(x) != _leaf_fields(y):
             return None
@@ -164,7 +197,7 @@ def _between(
     slots = _differences(first, last, reader.ev)
     if slots is None:
         return None
-    offsets: dict[tuple[int, int], int] = {}
+    offsets: list[int] = []
     binds: dict[str, int] = {}
     for s in slots:
         a, b = reader.value(s.first), reader.value(s.last)
@@ -178,12 +211,12 @@ def _between(
             binds[letter] = value
         elif b is None or b - q != off:
             return None
-        offsets[(id(s.name), s.place)] = off
+        offsets.append(off)
     if commit:
         reader.bind(binds)
     elif any(reader.bound.get(k, v) != v for k, v in binds.items()):
         return None
-    return lambda pos: _with_indices(first, {key: pos + off for key, off in offsets.items()}, reader.ev)
+    return lambda pos: _with_indices(first, slots, [pos + off for off in offsets])
 
 
 # ---- rebuilding trees -------------------------------------------------------------------------------
@@ -219,15 +252,15 @@ def _script(atoms: list[Script]) -> Script:
     return tuple(out)
 
 
-def _with_indices(node: Node, values: dict[tuple[int, int], int], ev: Evaluator) -> Node:
-    """A copy of ``node`` whose listed subscript indices (name id, place) are set to numbers."""
+def _with_indices(node: Node, slots: list[_Slot], values: list[int]) -> Node:
+    """A copy of ``node`` with each slot's index set to its value."""
 
     def visit(n: Node) -> Node:
-        if isinstance(n, Name) and n.sub is not None and any(key[0] == id(n) for key in values):
-            atoms = list(ev.sub_atoms(n.sub) or [])
-            for (name_id, place), v in values.items():
-                if name_id == id(n):
-                    atoms[place] = (Token("NUM", str(v), n.sub[0].pos),)
+        mine = [(s, v) for s, v in zip(slots, values, strict=True) if s.name is n]
+        if mine:
+            atoms = list(mine[0][0].atoms)
+            for s, v in mine:
+                atoms[s.place] = (Token("NUM", str(v), s.first[0].pos if s.first else 0),)
             return dataclasses.replace(n, sub=_script(atoms))
         return _map_children(n, visit)
 
@@ -244,7 +277,7 @@ def _substitute_letters(node: Node, reader: _Reader) -> Node:
 
     def visit(n: Node) -> Node:
         if isinstance(n, Name) and n.sub is not None:
-            atoms = reader.ev.sub_atoms(n.sub)
+            atoms = _atoms(n.sub, reader.ev)
             if atoms and any(bound_letter(a) for a in atoms):
                 values = [reader.value(a) if bound_letter(a) else None for a in atoms]
                 atoms = [
@@ -316,11 +349,8 @@ def _hidden_terms(first: Node, last: Node, reader: _Reader) -> list[Node]:
         raise MeaningError("the indices around the ellipsis do not step up together")
     if count > MAX_HIDDEN_TERMS:
         raise MeaningError(f"the ellipsis stands for {count} terms (at most {MAX_HIDDEN_TERMS} are written out)")
-    start = {(id(s.name), s.place): reader.value(s.first) for s in slots}
-    return [
-        _with_indices(first, {key: int(v) + t for key, v in start.items()}, reader.ev)  # type: ignore[call-overload]
-        for t in range(1, count + 1)
-    ]
+    start = [int(reader.value(s.first)) for s in slots]  # type: ignore[arg-type]
+    return [_with_indices(first, slots, [v + t for v in start]) for t in range(1, count + 1)]
 
 
 # ---- matrices ---------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ the terms around them; entries no pattern gives are never claimed to hold."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_check import run
 
 from derive.notation import Dots, Matrix, ParseError, parse_chain, parse_expression, to_latex
@@ -148,3 +150,32 @@ def test_a_matrix_with_ellipses_and_nothing_to_size_it_is_undecided():
     )
     ((verdict, why),) = out
     assert verdict == "undecided" and "n has no value" in why
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(size=st.integers(3, 7), coefficient=st.integers(2, 9), drop=st.booleans())
+def test_random_sums_with_an_ellipsis_hold_and_their_truncations_fail(size, coefficient, drop):
+    header = f"symbols: {{x: 'vector[{size}]'}}\nsizes: {{n: {size}}}\n"
+    last = "n - 1" if drop else "n"
+    claim = rf"\sum_{{k=1}}^{{n}} {coefficient} x_k^2 = {coefficient} x_1^2 + \cdots + {coefficient} x_{{{last}}}^2"
+    ((verdict, _),) = verdicts(header, claim)
+    assert verdict == ("fails" if drop else "holds")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.integers(2, 5), cols=st.integers(2, 5), transpose=st.booleans())
+def test_random_matrices_written_by_their_corners_hold_and_transposed_ones_fail(rows, cols, transpose):
+    header = f"symbols: {{A: 'matrix[{rows}, {cols}]'}}\n"
+    i, j = ("j", "i") if transpose and rows == cols else ("i", "j")
+    corner = {"i": {"first": "1", "last": "m"}, "j": {"first": "1", "last": "n"}}
+
+    def entry(r: str, c: str) -> str:
+        sub = {"i": corner["i"][r], "j": corner["j"][c]}
+        return f"A_{{{sub[i]}{sub[j]}}}"
+
+    claim = (
+        rf"A = \begin{{bmatrix}} {entry('first', 'first')} & \cdots & {entry('first', 'last')} \\"
+        rf" \vdots & \ddots & \vdots \\ {entry('last', 'first')} & \cdots & {entry('last', 'last')} \end{{bmatrix}}"
+    )
+    ((verdict, _),) = verdicts(header, claim)
+    assert verdict == ("fails" if transpose and rows == cols else "holds")
