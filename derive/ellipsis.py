@@ -188,15 +188,29 @@ def _differences(a: Node, b: Node, ev: Evaluator) -> list[_Slot] | None:
     return slots
 
 
-def _between(
-    first: Node, p: int, last: Node, q: int, reader: _Reader, commit: bool = True
-) -> Callable[[int], Node] | None:
-    """The pattern of positions p..q from the entries written at p and at q: position -> entry,
-    when every differing index equals the position plus one fixed offset (a letter written at q,
-    like ``n``, is bound to make it so). None when the two entries follow no such pattern."""
+@dataclasses.dataclass
+class _Pattern:
+    """Entries that follow ``first``: every moving index (``slots``) is the position plus its
+    offset; ``binds`` are the letters written at the far end (``n``) that make it so."""
+
+    first: Node
+    slots: list[_Slot]
+    offsets: list[int]
+    binds: dict[str, int]
+
+    def __call__(self, pos: int) -> Node:
+        return _with_indices(self.first, self.slots, [pos + off for off in self.offsets])
+
+
+def _between(first: Node, p: int, last: Node, q: int, reader: _Reader, commit: bool = True) -> _Pattern | None:
+    """The pattern of positions p..q from the entries written at p and at q, when every differing
+    index equals the position plus one fixed offset (a letter written at q, like ``n``, is bound to
+    make it so; with ``commit`` the binding is kept). None when they follow no such pattern."""
     slots = _differences(first, last, reader.ev)
-    if slots is None:
-        return None
+    return None if slots is None else _pattern(first, slots, p, q, reader, commit)
+
+
+def _pattern(first: Node, slots: list[_Slot], p: int, q: int, reader: _Reader, commit: bool) -> _Pattern | None:
     offsets: list[int] = []
     binds: dict[str, int] = {}
     for s in slots:
@@ -216,7 +230,7 @@ def _between(
         reader.bind(binds)
     elif any(reader.bound.get(k, v) != v for k, v in binds.items()):
         return None
-    return lambda pos: _with_indices(first, slots, [pos + off for off in offsets])
+    return _Pattern(first, slots, offsets, binds)
 
 
 # ---- rebuilding trees -------------------------------------------------------------------------------
@@ -337,20 +351,21 @@ def _hidden_terms(first: Node, last: Node, reader: _Reader) -> list[Node]:
         raise MeaningError(
             "the terms around the ellipsis do not differ only in their indices, so what it stands for is unknown"
         )
-    steps = set()
     for s in slots:
         a, b = reader.value(s.first), reader.value(s.last)
         if isinstance(b, tuple):
             raise MeaningError(f"the last term's index {b[0]} has no value (give it in sizes)")
         if not isinstance(a, int) or b is None:
             raise MeaningError("the indices around the ellipsis are not whole numbers known from sizes")
-        steps.add(b - a)
-    if len(steps) != 1 or (count := steps.pop() - 1) < 0:
+    start, stop = int(reader.value(slots[0].first)), int(reader.value(slots[0].last))  # type: ignore[arg-type]
+    pattern = _pattern(first, slots, start, stop, reader, commit=True) if stop > start else None
+    if pattern is None:  # every index must step up by one with the first
         raise MeaningError("the indices around the ellipsis do not step up together")
-    if count > MAX_HIDDEN_TERMS:
-        raise MeaningError(f"the ellipsis stands for {count} terms (at most {MAX_HIDDEN_TERMS} are written out)")
-    start = [int(reader.value(s.first)) for s in slots]  # type: ignore[arg-type]
-    return [_with_indices(first, slots, [v + t for v in start]) for t in range(1, count + 1)]
+    if stop - start - 1 > MAX_HIDDEN_TERMS:
+        raise MeaningError(
+            f"the ellipsis stands for {stop - start - 1} terms (at most {MAX_HIDDEN_TERMS} are written out)"
+        )
+    return [pattern(pos) for pos in range(start + 1, stop)]
 
 
 # ---- matrices ---------------------------------------------------------------------------------------
@@ -429,9 +444,9 @@ def _expand_matrix(node: Matrix, reader: _Reader, like: Value | None) -> tuple[M
         for i, j in itertools.combinations(range(len(written)), 2):
             a, b = written[i], written[j]
             if grid.same_line(a, b):
-                ends = grid.ends(a, b)
-                if _between(*ends, reader, commit=False) is not None:
-                    _between(*ends, reader)
+                pattern = _between(*grid.ends(a, b), reader, commit=False)
+                if pattern is not None:
+                    reader.bind(pattern.binds)
     grid.cells = [[None if x is None else _substitute_letters(x, reader) for x in row] for row in grid.cells]
 
     # hidden entries of written rows, then hidden rows column by column

@@ -21,10 +21,13 @@ other superscript is a power, or a transpose when it is ``T``/``\\top``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .latex_lexer import LexError, Token, tokenize
+
+T = TypeVar("T")
 
 __all__ = [
     "Abs",
@@ -447,24 +450,23 @@ def _lex(text: str) -> list[Token]:
 
 def parse_chain(text: str) -> Chain:
     """Parse an equation chain ``a = b = c`` (a single expression is a chain of one side)."""
-    p = _Parser(_prepare(_lex(text)), text)
-    try:
-        chain = p.chain()
-    except RecursionError:
-        raise ParseError("the formula is nested too deeply to read", p.tok.pos, text) from None
-    p.expect_end()
-    return chain
+    return _parse(text, _Parser.chain)
 
 
 def parse_expression(text: str) -> Node:
     """Parse one expression (no ``=``)."""
+    return _parse(text, _Parser.expr)
+
+
+def _parse(text: str, rule: Callable[[_Parser], T]) -> T:
+    """The whole of ``text`` read by one grammar rule; too deep a nesting is a parse error."""
     p = _Parser(_prepare(_lex(text)), text)
     try:
-        node = p.expr()
+        result = rule(p)
     except RecursionError:
         raise ParseError("the formula is nested too deeply to read", p.tok.pos, text) from None
     p.expect_end()
-    return node
+    return result
 
 
 def parse_script(script: tuple[Token, ...]) -> Node:
