@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from derive.check import check_file, summarize
-from derive.claims import load_claims
+from derive.notes.check import check_file, summarize
+from derive.notes.claims import load_claims
 
 HEADER = r"""title: generated benchmark
 symbols: {'\sigma': sigmoid, x: 'vector[3]', A: 'matrix[3, 2]', B: 'matrix[2, 3]'}

@@ -4,7 +4,7 @@ A network is modelled in SymPy, its gradient is derived step by step with every 
 computer algebra, and the proved closed forms are compiled into a NumPy backprop engine.
 """
 
-from .network import Network, NetworkError
+from .model.network import Network, NetworkError
 
 __all__ = ["Network", "NetworkError", "__version__"]
 __version__ = "0.1.0"

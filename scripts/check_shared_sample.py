@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from derive.check import check_file
-from derive.claims import load_claims
+from derive.notes.check import check_file
+from derive.notes.claims import load_claims
 
 
 def main(argv: list[str]) -> int:

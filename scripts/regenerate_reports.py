@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from derive import cli
 
-    cli.COMMAND_MODULES = ("report",)  # the other commands are not needed to write reports
+    cli.COMMAND_MODULES = ("render.report",)  # the other commands are not needed to write reports
     extra = sys.argv[1:] if argv is None else argv
     return cli.main(["report", "--out", str(ROOT / "reports"), *extra])
 

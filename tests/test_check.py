@@ -11,11 +11,11 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derive import check
-from derive.check import check_file, latex_of
-from derive.claims import load_claims, load_claims_text
 from derive.errors import InputError
-from derive.rules import sigmoid
+from derive.model.rules import sigmoid
+from derive.notes import check
+from derive.notes.check import check_file, latex_of
+from derive.notes.claims import load_claims, load_claims_text
 
 THREEB1B = """
 symbols: {'\\sigma': sigmoid}
@@ -449,7 +449,7 @@ def test_parenthesized_exponent_of_e_is_a_power():
 
 
 def test_html_report_strips_active_content_from_mathml():
-    from derive.check_report import _mathml
+    from derive.render.check_report import _mathml
 
     assert _mathml(r"\text{<img src=x onerror=alert(1)>} = 1") is None
     safe = _mathml(r"a \href{javascript:alert(1)}{x} = 1")
@@ -458,7 +458,7 @@ def test_html_report_strips_active_content_from_mathml():
 
 
 def test_tex_math_allow_list():
-    from derive.check_report import safe_math
+    from derive.render.check_report import safe_math
 
     assert safe_math(r"\frac{a^{(L)}}{2}") == r"\frac{a^{(L)}}{2}"
     for bad in (r"\input{x}", r"x^^5cinput{y}", r"\write18{ls}", "a % b", r"\catcode`\^=7"):

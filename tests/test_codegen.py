@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import Network, rules
-from derive.codegen import (
+from derive import Network
+from derive.engine.codegen import (
     ArrayPrinter,
     CodegenError,
     RowSum,
@@ -21,8 +21,9 @@ from derive.codegen import (
     generate_source,
     vectorize,
 )
-from derive.engine import compile_network
+from derive.engine.compiled import compile_network
 from derive.errors import InputError
+from derive.model import rules
 
 HIDDEN = [name for name, rule in rules.ACTIVATIONS.items() if rule.elementwise]
 PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.outputs]
@@ -99,7 +100,7 @@ def test_intermediates_share_buffers_only_when_their_lives_do_not_overlap() -> N
 def test_source_is_the_same_on_every_run() -> None:
     """Reports embed the source, so it must not depend on string hashing (PYTHONHASHSEED)."""
     code = (
-        "from derive import Network; from derive.codegen import generate_source; "
+        "from derive import Network; from derive.engine.codegen import generate_source; "
         "print(generate_source(Network([3, 5, 5, 5, 2], hidden=['relu', 'tanh', 'sigmoid'], "
         "output='softmax', loss='cce', l2=0.1)).source)"
     )

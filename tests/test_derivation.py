@@ -7,11 +7,12 @@ import dataclasses
 import pytest
 import sympy as sp
 
-from derive import Network, rules
-from derive.catalog import CATALOG
-from derive.identities import activation_identities, loss_identities
-from derive.network import SymbolicModel
-from derive.verify import atomize, numeric_witness, prove_equal, verify
+from derive import Network
+from derive.model import rules
+from derive.model.catalog import CATALOG
+from derive.model.network import SymbolicModel
+from derive.proof.identities import activation_identities, loss_identities
+from derive.proof.prover import atomize, numeric_witness, prove_equal, verify
 
 x = sp.Symbol("x", real=True)
 

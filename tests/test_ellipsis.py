@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_check import run
 
-from derive.notation import Dots, Matrix, ParseError, parse_chain, parse_expression, to_latex
+from derive.notes.notation import Dots, Matrix, ParseError, parse_chain, parse_expression, to_latex
 
 SOFTMAX = r"""
 symbols: {x: 'vector[K]'}

@@ -13,8 +13,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from derive import Network, rules
-from derive.engine import compile_network
+from derive import Network
+from derive.engine.compiled import compile_network
+from derive.model import rules
 
 HIDDEN = [name for name, rule in rules.ACTIVATIONS.items() if rule.elementwise]
 PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.outputs]

@@ -29,11 +29,12 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from derive import Network, rules
-from derive.check import check_file
-from derive.claims import load_claims
+from derive import Network
 from derive.errors import DeriveError
-from derive.notation import Chain, ParseError, parse_chain
+from derive.model import rules
+from derive.notes.check import check_file
+from derive.notes.claims import load_claims
+from derive.notes.notation import Chain, ParseError, parse_chain
 
 SAMPLES = sorted((Path(__file__).parent / "data" / "claims").glob("*.yaml"))
 FUZZ = settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow], database=None)

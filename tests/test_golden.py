@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from derive import cli, report
-from derive.catalog import CATALOG
-from derive.derivation import Derivation
+from derive import cli
+from derive.model.catalog import CATALOG
+from derive.proof.derivation import Derivation
+from derive.render import report
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "reports"
@@ -36,8 +37,8 @@ def derivations() -> dict[str, Derivation]:
 def run_report(argv: list[str], derivations: dict[str, Derivation]) -> int:
     """``derive report ARGV`` through the CLI, reusing the module's derivations."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "COMMAND_MODULES", ("report",))  # the other commands are not needed here
-        patch.setattr("derive.derivation.derive", lambda net, **options: derivations[net.name])
+        patch.setattr(cli, "COMMAND_MODULES", ("render.report",))  # the other commands are not needed here
+        patch.setattr("derive.proof.derivation.derive", lambda net, **options: derivations[net.name])
         return cli.main(["report", *argv])
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from derive import Network
-from derive.catalog import CATALOG
 from derive.cli import main as cli_main
-from derive.gradcheck import check_network, finite_difference_grads, symbolic_grads
+from derive.engine.gradcheck import check_network, finite_difference_grads, symbolic_grads
+from derive.model.catalog import CATALOG
 
 
 @pytest.mark.parametrize("name", list(CATALOG))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from derive import Network, NetworkError
-from derive.network import MAX_LAYER_SIZE
+from derive.model.network import MAX_LAYER_SIZE
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from derive.notation import (
+from derive.notes.notation import (
     BinOp,
     Call,
     Cases,
@@ -187,7 +187,7 @@ def test_no_eval_of_user_text():
 
 
 def test_lagrange_prime_on_an_expression():
-    from derive.notation import Prime
+    from derive.notes.notation import Prime
 
     assert isinstance(parse_expression(r"\left(\frac{1}{1+e^{-z}}\right)'"), Prime)
     assert isinstance(parse_expression("a + -b"), BinOp)

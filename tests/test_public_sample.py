@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from derive.check import check_file
-from derive.claims import load_claims
+from derive.notes.check import check_file
+from derive.notes.claims import load_claims
 
 DATA = Path(__file__).parent / "data" / "claims"
 FILES = sorted(DATA.glob("*.yaml"))

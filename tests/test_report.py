@@ -15,9 +15,10 @@ import pytest
 import sympy as sp
 from markupsafe import escape
 
-from derive import Network, cli, report, reportdata
-from derive.catalog import CATALOG
-from derive.derivation import Derivation, Step
+from derive import Network, cli
+from derive.model.catalog import CATALOG
+from derive.proof.derivation import Derivation, Step
+from derive.render import report, reportdata
 
 HOSTILE_NAMES = [
     "<script>alert(1)</script>",
@@ -91,8 +92,8 @@ def run(monkeypatch, capsys):
     def fake_derive(net: Network, **options: object) -> Derivation:
         return fake_derivation(net, verdicts.get(net.name, ("proved",) * 5))
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("report",))
-    monkeypatch.setattr("derive.derivation.derive", fake_derive)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("render.report",))
+    monkeypatch.setattr("derive.proof.derivation.derive", fake_derive)
 
     def _run(*argv: str, steps: dict[str, tuple[str, ...]] | None = None) -> tuple[int, str, str]:
         verdicts.clear()
@@ -218,7 +219,7 @@ def test_a_wrong_engine_is_caught():
 
 def test_engine_not_available_is_said(monkeypatch):
     def no_engine(self, **options):
-        raise ImportError("derive.engine is being written")
+        raise ImportError("derive.engine.compiled is being written")
 
     monkeypatch.setattr(Network, "compile", no_engine)
     data = reportdata.build_report(fake_derivation(CATALOG["sigmoid-bce"]))
@@ -370,4 +371,4 @@ def test_pdf_format_writes_a_pdf(run, tmp_path):
 def test_templates_are_found_in_the_checkout():
     dirs = report.template_dirs()
     assert any((d / "report.html.j2").is_file() for d in dirs)
-    assert Path(report.__file__).resolve().parent.parent / "templates" in dirs
+    assert Path(report.__file__).resolve().parents[2] / "templates" in dirs

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from derive.check import check_file
-from derive.claims import load_claims
+from derive.notes.check import check_file
+from derive.notes.claims import load_claims
 
 NOTES = Path(__file__).resolve().parent.parent / "examples" / "notes"
 FILES = sorted(NOTES.glob("seed_*.yaml"))

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive import Network, datasets
+from derive import Network
 from derive.cli import main as cli_main
+from derive.engine import datasets
+from derive.engine.train import class_labels, fit, svg_curve
 from derive.errors import InputError
-from derive.train import class_labels, fit, svg_curve
 
 
 def test_sgd_learns_xor() -> None:
@@ -74,7 +75,7 @@ def test_class_labels_and_svg() -> None:
     assert class_labels(np.array([[0.0], [1.0]])).tolist() == [0, 1]
     assert class_labels(np.array([[0.2, 0.8]])).tolist() == [1]
     assert class_labels(np.array([[0.3]])) is None
-    from derive.train import History
+    from derive.engine.train import History
 
     svg = svg_curve(History(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.75, 1.0]), "a <title> & more")
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import DeriveError, InputError
-from .fileio import write_atomic
+from ..errors import DeriveError, InputError
+from ..fileio import write_atomic
 
 if TYPE_CHECKING:
+    from ..model.network import Network
+    from .compiled import Engine, Params
     from .datasets import Dataset
-    from .engine import Engine, Params
-    from .network import Network
 
 __all__ = ["History", "TrainingDivergedError", "add_parser", "fit", "main", "save_params", "svg_curve"]
 
@@ -225,7 +225,7 @@ FILE_PRESET = dict(hidden="tanh", lr=0.1, epochs=50, batch=32, test=0.2)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from .cli import add_network_arguments
+    from ..cli import add_network_arguments
 
     parser = subparsers.add_parser(
         "train",
@@ -277,7 +277,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _network(args: argparse.Namespace, data: Dataset) -> tuple[Network, str]:
-    from .cli import network_from_args
+    from ..cli import network_from_args
 
     preset = PRESETS.get(args.data, FILE_PRESET)
     n_in = data.X.shape[1]

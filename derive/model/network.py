@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Literal
 
 import sympy as sp
 
+from ..errors import DeriveError
 from . import rules
-from .errors import DeriveError
 
 if TYPE_CHECKING:  # imported lazily at call time so that ``import derive`` stays light
-    from .derivation import Derivation
-    from .engine import Engine
+    from ..engine.compiled import Engine
+    from ..proof.derivation import Derivation
 
 __all__ = ["MAX_LAYER_SIZE", "MAX_PARAMETERS", "Network", "NetworkError", "SymbolicModel"]
 
@@ -142,13 +142,13 @@ class Network:
 
     def derive(self, **options: object) -> Derivation:
         """The step-by-step derivation of ∂J/∂W and ∂J/∂b, every step verified."""
-        from .derivation import derive
+        from ..proof.derivation import derive
 
         return derive(self, **options)
 
     def compile(self, **options: object) -> Engine:
         """The proven closed forms generated into NumPy code (no SymPy at call time)."""
-        from .engine import compile_network
+        from ..engine.compiled import compile_network
 
         return compile_network(self, **options)
 

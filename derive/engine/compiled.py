@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InputError
 from .codegen import generate_source
-from .errors import InputError
 
 if TYPE_CHECKING:
-    from .network import Network
+    from ..model.network import Network
     from .train import History
 
 __all__ = ["Engine", "Params", "array_namespace", "compile_network"]

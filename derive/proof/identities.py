@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import Expr
 
-from . import rules
-from .exprs import as_expr
+from ..exprs import as_expr
+from ..model import rules
 
 __all__ = ["Identity", "activation_identities", "loss_identities"]
 

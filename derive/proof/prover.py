@@ -29,8 +29,8 @@ import sympy as sp
 from sympy import QQ, Expr
 from sympy.polys.rings import ring
 
-from . import rules
-from .exprs import as_expr
+from ..exprs import as_expr
+from ..model import rules
 
 __all__ = [
     "DEFAULT_POINTS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import InputError
+from ..errors import InputError
 from .network import Network
 
 __all__ = ["CATALOG", "case"]

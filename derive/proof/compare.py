@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .exprs import as_expr
-from .meaning import Value, is_matrix
-from .rules import textbook_form
-from .verify import time_limit
+from ..exprs import as_expr
+from ..model.rules import textbook_form
+from ..notes.meaning import Value, is_matrix
+from .prover import time_limit
 
 __all__ = [
     "Deadline",

@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from . import rules
-from .errors import DeriveError
+from ..errors import DeriveError
+from ..model import rules
 
 if TYPE_CHECKING:  # typing only: network imports this module lazily
-    from .network import Network
+    from ..model.network import Network
 
 __all__ = [
     "ArrayPrinter",

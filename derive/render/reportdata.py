@@ -30,12 +30,12 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import rules
-from .exprs import as_expr
+from ..exprs import as_expr
+from ..model import rules
 
 if TYPE_CHECKING:
-    from .derivation import Derivation
-    from .network import Network
+    from ..model.network import Network
+    from ..proof.derivation import Derivation
 
 __all__ = [
     "SEED",

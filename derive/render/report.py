@@ -34,14 +34,14 @@ import jinja2
 from latex2mathml.converter import convert as _latex2mathml
 from markupsafe import Markup, escape
 
-from .errors import DeriveError, InputError
-from .fileio import safe_join, write_atomic
+from ..errors import DeriveError, InputError
+from ..fileio import safe_join, write_atomic
+from ..proof.prover import DEFAULT_TIMEOUT
 from .reportdata import SEED, ReportData, build_report, report_name
-from .verify import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from .derivation import Derivation
-    from .network import Network
+    from ..model.network import Network
+    from ..proof.derivation import Derivation
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -88,7 +88,7 @@ class ReportError(DeriveError):
 
 def template_dirs() -> list[Path]:
     """Where templates are looked up: the installed package's, then the source checkout's."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     candidates = [package / "templates", package.parent / "templates"]
     return [d for d in candidates if d.is_dir()]
 
@@ -96,7 +96,7 @@ def template_dirs() -> list[Path]:
 def _loader() -> jinja2.BaseLoader:
     dirs = template_dirs()
     if not dirs:
-        raise DeriveError(f"report templates not found (looked in {Path(__file__).resolve().parent})")
+        raise DeriveError(f"report templates not found (looked in {Path(__file__).resolve().parent.parent})")
     return jinja2.FileSystemLoader([str(d) for d in dirs])
 
 
@@ -528,7 +528,7 @@ def write_reports(data: ReportData, out: Path, formats: Iterable[str]) -> dict[s
 
 def add_parser(subparsers: Any) -> None:
     """Register ``derive report``."""
-    from .cli import add_network_arguments
+    from ..cli import add_network_arguments
 
     parser = subparsers.add_parser(
         "report",
@@ -571,9 +571,9 @@ def _positive_seconds(text: str) -> float:
 
 
 def _networks(args: argparse.Namespace) -> list[Network]:
-    from .catalog import CATALOG, case
-    from .cli import network_from_args
-    from .network import Network
+    from ..cli import network_from_args
+    from ..model.catalog import CATALOG, case
+    from ..model.network import Network
 
     nets = [case(name) for name in args.cases]
     if args.net is not None:
@@ -615,7 +615,7 @@ def _slowest(derivation: Derivation) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """``derive report``: returns 0 when every report is fully proved and its numbers agree."""
-    from .derivation import derive
+    from ..proof.derivation import derive
 
     formats: tuple[str, ...] = args.formats
     if "pdf" in formats:

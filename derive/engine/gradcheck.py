@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import Engine, Params
-from .network import Network
+from ..model.network import Network
+from .compiled import Engine, Params
 
 __all__ = ["LayerErrors", "MAX_SYMBOLIC_PARAMETERS", "add_parser", "check_network", "main"]
 
@@ -116,7 +116,7 @@ def symbolic_grads(net: Network, params: Params, x: np.ndarray, y: np.ndarray) -
     """J and dJ/dθ from the symbolic model of one example, by sympy.diff, at (params, x, y)."""
     import sympy as sp
 
-    from .rules import textbook_form
+    from ..model.rules import textbook_form
 
     model = net.symbolic(m=1)
     point: dict[sp.Symbol, sp.Float] = {model.lam: sp.Float(net.l2, 30)}
@@ -170,7 +170,7 @@ def check_network(net: Network, seed: int = 0, m: int = 3, symbolic: bool = True
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from .cli import add_network_arguments
+    from ..cli import add_network_arguments
 
     parser = subparsers.add_parser(
         "gradcheck",
@@ -189,8 +189,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .catalog import CATALOG, case
-    from .cli import network_from_args
+    from ..cli import network_from_args
+    from ..model.catalog import CATALOG, case
 
     nets: list[tuple[str, Network]] = [(name, case(name)) for name in args.cases]
     if args.net is not None:

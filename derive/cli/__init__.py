@@ -14,11 +14,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .errors import DeriveError
+from ..errors import DeriveError
 
 __all__ = ["add_network_arguments", "main", "network_from_args"]
 
-COMMAND_MODULES = ("report", "check", "train", "gradcheck")
+COMMAND_MODULES = ("render.report", "notes.check", "engine.train", "engine.gradcheck")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +42,7 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
 
 def network_from_args(args: argparse.Namespace):  # -> Network
     """The Network described by --net/--hidden/--output/--loss/--l2, or a one-line DeriveError."""
-    from .network import Network, NetworkError
+    from ..model.network import Network, NetworkError
 
     try:
         sizes = [int(s) for s in str(args.net).split(",")]
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -97,5 +97,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
-if __name__ == "__main__":
-    sys.exit(main())

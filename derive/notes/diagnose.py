@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 
 import sympy as sp
 
-from . import rules
-from .exprs import as_expr
-from .latex_lexer import Token
+from ..exprs import as_expr
+from ..model import rules
+from ..proof.compare import Deadline, deadline, numeric_value, random_points
+from .lexer import Token
 from .meaning import (
     DefSymbol,
     Env,
@@ -29,7 +30,6 @@ from .meaning import (
     walk,
 )
 from .notation import BinOp, Deriv, Name, Node, Transpose
-from .proof import Deadline, deadline, numeric_value, random_points
 
 __all__ = ["diagnose"]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from . import rules
-from .exprs import as_expr
-from .latex_lexer import Token
+from ..exprs import as_expr
+from ..model import rules
+from .lexer import Token
 from .notation import (
     Abs,
     BinOp,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["BUILTIN", "Dataset", "digits", "load", "load_file", "spirals", "split_indices", "xor"]
 

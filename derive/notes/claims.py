@@ -16,8 +16,8 @@ from pathlib import Path
 import sympy as sp
 import yaml
 
-from .errors import InputError
-from .exprs import as_expr
+from ..errors import InputError
+from ..exprs import as_expr
 from .meaning import (
     GENERIC,
     REGISTRY_FUNCTIONS,
@@ -402,7 +402,7 @@ class _Loader:
                 raise self.fail(f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item)
         spec = NetworkSpec(notation, tuple(layers), hidden, output, loss, l2)
         try:
-            from . import rules
+            from ..model import rules
 
             if output not in rules.loss(loss).outputs:
                 raise self.fail(

@@ -16,10 +16,11 @@ from typing import Any
 import sympy as sp
 from sympy import Expr
 
-from . import identities, rules
+from ..model import rules
+from ..model.network import Network, SymbolicModel
+from . import identities
 from .derivation import Derivation, Step
-from .network import Network, SymbolicModel
-from .verify import Verification, verify, verify_groups
+from .prover import Verification, verify, verify_groups
 
 __all__ = ["DerivationBuilder"]
 

@@ -29,11 +29,13 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
+from ..errors import DeriveError, InputError
+from ..exprs import as_expr
+from ..model.rules import relu, sigmoid, softplus, step, textbook_form
+from ..proof.compare import Deadline, Outcome, deadline, numeric_compare, prove_zero
 from .claims import ClaimsFile, ClaimSpec, load_claims
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
-from .errors import DeriveError, InputError
-from .exprs import as_expr
 from .meaning import (
     IMPLICIT_VARIABLE,
     INDEX_LETTERS,
@@ -51,8 +53,6 @@ from .meaning import (
     walk,
 )
 from .notation import Call, Matrix, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition, to_latex
-from .proof import Deadline, Outcome, deadline, numeric_compare, prove_zero
-from .rules import relu, sigmoid, softplus, step, textbook_form
 
 __all__ = ["CLAIM_TIME_LIMIT", "add_parser", "check_claim", "check_file", "latex_of", "main"]
 
@@ -955,7 +955,7 @@ def main(args: argparse.Namespace) -> int:
         cf = load_claims(args.file)
         results = check_file(cf, args.time_limit)
         if args.report:
-            from .check_report import write_report
+            from ..render.check_report import write_report
 
             write_report(args.report, cf, results)
     except DeriveError as err:

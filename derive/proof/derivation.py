@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import sympy as sp
 
 if TYPE_CHECKING:
-    from .network import Network
+    from ..model.network import Network
 
 __all__ = ["Derivation", "Step", "derive"]
 
@@ -67,22 +67,22 @@ class Derivation:
         return all(step.verdict == "proved" for step in self.steps)
 
     def to_html(self) -> str:
-        from .report import render_html
+        from ..render.report import render_html
 
         return render_html(self)
 
     def to_latex(self) -> str:
-        from .report import render_latex
+        from ..render.report import render_latex
 
         return render_latex(self)
 
     def _repr_html_(self) -> str:
-        from .report import render_html_fragment
+        from ..render.report import render_html_fragment
 
         return render_html_fragment(self)
 
     def _repr_latex_(self) -> str:
-        from .report import render_latex_fragment
+        from ..render.report import render_latex_fragment
 
         return render_latex_fragment(self)
 
@@ -117,7 +117,7 @@ def derive(
     """
     import os
 
-    from .network import NetworkError
+    from ..model.network import NetworkError
 
     if network.n_parameters > max_parameters:
         raise NetworkError(
@@ -127,7 +127,7 @@ def derive(
     if m < 1:
         raise NetworkError(f"the instance proof needs at least one example, not m={m}")
 
-    from . import verify as _verify
+    from . import prover as _verify
     from .builder import DerivationBuilder
 
     options = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from . import rules
+from ..model import rules
 from .meaning import DefSymbol, Env, apply_function, differentiate, is_matrix
 
 __all__ = ["NetworkSpec", "PresetError", "build_preset", "PRESETS", "MAX_UNITS"]

@@ -15,8 +15,8 @@ from typing import Any
 
 from markupsafe import escape
 
-from .fileio import write_atomic
-from .notation import GREEK
+from ..fileio import write_atomic
+from ..notes.notation import GREEK
 
 __all__ = ["render_html", "render_tex", "write_report"]
 
@@ -91,7 +91,7 @@ def _mathml(latex: str | None) -> str | None:
 
 
 def _context(cf: Any, results: list[Any]) -> dict[str, Any]:
-    from .check import summarize
+    from ..notes.check import summarize
 
     claims = []
     part = 0

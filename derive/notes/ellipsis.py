@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .latex_lexer import Token
+from .lexer import Token
 from .notation import BinOp, Dots, Given, Matrix, Name, Neg, Node, Script, children, walk
 
 if TYPE_CHECKING:

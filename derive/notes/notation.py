@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .latex_lexer import LexError, Token, tokenize
+from .lexer import LexError, Token, tokenize
 
 T = TypeVar("T")
 

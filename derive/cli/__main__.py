@@ -1,0 +1,7 @@
+"""``python -m derive.cli`` is the ``derive`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

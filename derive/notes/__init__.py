@@ -1,0 +1,1 @@
+"""The notes: reading hand-written LaTeX claims, giving them a meaning, checking and diagnosing them."""

@@ -1,0 +1,1 @@
+"""The proof: the prover, the generic identities and the step-by-step derivation."""

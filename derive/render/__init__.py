@@ -1,0 +1,1 @@
+"""Rendering: the reports of both pipelines (HTML with MathML, LaTeX, PDF, Markdown)."""
