@@ -144,6 +144,8 @@ class DerivationBuilder:
             numeric_max_error=result.witness.max_error if result.witness else None,
         )
         self.steps.append(step)
+        if self.options.get("progress") is not None:
+            self.options["progress"](step)
         return step
 
     # ---- the derivation, in order --------------------------------------------------------

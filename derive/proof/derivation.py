@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -105,6 +106,7 @@ def derive(
     seed: int = 0,
     workers: int | None = None,
     max_parameters: int = MAX_SYMBOLIC_PARAMETERS,
+    progress: Callable[[Step], None] | None = None,
 ) -> Derivation:
     """Build the derivation of ∂J/∂W^(l), ∂J/∂b^(l) for ``network`` and verify every step.
 
@@ -113,7 +115,7 @@ def derive(
     target, ``m`` examples. ``timeout`` bounds the exact algebra of each step (seconds), after
     which the step rests on the numeric witness (``points`` random points, 50 digits).
     ``workers`` processes share the instance proofs (default: all cores for networks with more
-    than 60 parameters, else 1).
+    than 60 parameters, else 1). ``progress(step)`` is called as each step is verified.
     """
     import os
 
@@ -135,6 +137,7 @@ def derive(
         "points": _verify.DEFAULT_POINTS if points is None else points,
         "seed": seed,
         "workers": workers or ((os.cpu_count() or 1) if network.n_parameters > 60 else 1),
+        "progress": progress,
     }
     start = time.perf_counter()
     derivation = DerivationBuilder(network, m, options).build()
