@@ -21,12 +21,12 @@ from derive.engine.codegen import (
     generate_source,
     vectorize,
 )
-from derive.engine.compiled import compile_network
+from derive.engine.compiled import array_namespace, compile_network
 from derive.errors import InputError
 from derive.model import rules
 
 HIDDEN = [name for name, rule in rules.ACTIVATIONS.items() if rule.elementwise]
-PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.outputs]
+PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.output_names]
 
 
 def _problem(net: Network, m: int = 6, seed: int = 0):
@@ -71,7 +71,7 @@ def test_source_is_array_code_only(hidden: str, output: str, loss: str) -> None:
     scope: dict[str, object] = {"xp": np}
     exec(compile(generated.source, "<generated>", "exec"), scope)  # noqa: S102 - our generated code
     assert {"forward", "loss_and_grad", "workspace", "loss_and_grad_into"} <= set(scope)
-    assert generated.namespace_functions <= set(dir(np))
+    assert generated.namespace_functions <= set(dir(array_namespace(np)))  # NumPy, plus SciPy's erf
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)
@@ -198,15 +198,25 @@ def test_common_subexpressions_are_computed_once() -> None:
     assert plain.count("A1 - Y") == 1  # shared by the cost and δ
 
 
-def test_sigmoid_rewrite_matches_its_printed_form() -> None:
+STABLE = sorted(name for name, cls in rules.FUNCTIONS.items() if getattr(cls, "stable", None) is not None)
+
+
+@pytest.mark.parametrize("name", STABLE)
+def test_printed_form_is_the_textbook_function_and_never_overflows(name: str) -> None:
+    """What the engine prints for a registry function (its overflow-free form) is the textbook
+    function: equal in float64 where the textbook form can be evaluated, finite out to ±800."""
     x = sp.Symbol("x", real=True)
-    printed = ArrayPrinter().doprint(rules.sigmoid(x))
-    rewritten = rules.sigmoid(x).rewrite(sp.tanh)
-    values = np.linspace(-800, 800, 2001)
-    f_printed = eval(compile(f"lambda x: {printed}", "<printed>", "eval"), {"xp": np})  # noqa: S307 - ours
-    f_rewritten = sp.lambdify(x, rewritten, "numpy")
-    np.testing.assert_allclose(f_printed(values), f_rewritten(values), rtol=1e-15, atol=1e-300)
-    assert sp.simplify((rewritten - 1 / (1 + sp.exp(-x))).rewrite(sp.exp)) == 0
+    cls = rules.FUNCTIONS[name]
+    printed = ArrayPrinter().doprint(cls(x))
+    namespace = {"xp": array_namespace(np)}
+    f_printed = eval(compile(f"lambda x: {printed}", "<printed>", "eval"), namespace)  # noqa: S307 - ours
+    textbook = sp.lambdify(x, cls.textbook(x), modules=["scipy", "numpy"])
+    inside = np.linspace(-30, 30, 601)
+    # σ(x) = ½ + ½ tanh(x/2) is exact to ~1e-16 absolute (not relative, far in the tail): scaled by |x|
+    error = np.abs(f_printed(inside) - textbook(inside))
+    assert np.all(error <= 1e-13 * np.abs(textbook(inside)) + 1e-15 * np.maximum(1, np.abs(inside)))
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        assert np.all(np.isfinite(f_printed(np.linspace(-800, 800, 2001))))
 
 
 def test_total_pulls_out_numbers() -> None:

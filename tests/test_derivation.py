@@ -8,6 +8,7 @@ import pytest
 import sympy as sp
 
 from derive import Network
+from derive.engine.gradcheck import check_network
 from derive.model import rules
 from derive.model.catalog import CATALOG
 from derive.model.network import SymbolicModel
@@ -50,7 +51,11 @@ def _patched_activation(monkeypatch: pytest.MonkeyPatch, name: str, **changes: o
 
 
 def test_wrong_sigmoid_derivative_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    _patched_activation(monkeypatch, "sigmoid", derivative=lambda z, a: a * (1 + a))
+    wrong = rules.defun(  # σ with σ' = σ(1 + σ): its own textbook form, a wrong closed form
+        "sigmoid_wrong", rules.sigmoid.textbook, lambda x, f: f * (1 + f), latex=r"\sigma\left({x}\right)",
+        register=False,
+    )
+    _patched_activation(monkeypatch, "sigmoid", function=wrong)
     derivation = Network([2, 2, 1], loss="mse").derive()
     failing = {s.title for s in derivation.steps if s.verdict == "fails"}
     assert "sigmoid derivative" in failing
@@ -129,3 +134,26 @@ def test_deeper_mixed_network_is_proved() -> None:
     derivation = net.derive()
     assert derivation.all_proved, [(s.title, s.evidence) for s in derivation.steps if s.verdict != "proved"]
     assert sum(1 for s in derivation.steps if s.title.startswith("error of layer")) == 2
+
+
+@pytest.mark.parametrize("hidden", [name for name, act in rules.ACTIVATIONS.items() if act.elementwise])
+def test_every_hidden_activation_is_proved_step_by_step(hidden: str) -> None:
+    derivation = Network([2, 2, 2], hidden=hidden, output="softmax", loss="cce").derive()
+    assert derivation.all_proved, [(s.title, s.evidence) for s in derivation.steps if s.verdict != "proved"]
+
+
+def test_a_rule_added_outside_the_registry_module_works_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new activation is a ``defun`` and a row, here in a test module: it is derived, proved,
+    compiled and checked by finite differences with no other module taught about it."""
+    cube = rules.defun(
+        "cube_plus", lambda x: x**3 + x, lambda x, f: 3 * x**2 + 1, latex=r"\operatorname{cube}\left({x}\right)",
+        register=False,
+    )
+    row = rules.Activation("cube_plus", cube, cube.textbook, r"\operatorname{cube}", "cube")
+    monkeypatch.setitem(rules.ACTIVATIONS, "cube_plus", row)
+    net = Network([2, 3, 2], hidden="cube_plus", output="sigmoid", loss="mse")
+    derivation = net.derive()
+    assert derivation.all_proved, [(s.title, s.evidence) for s in derivation.steps if s.verdict != "proved"]
+    assert any(s.title == "cube_plus derivative" for s in derivation.steps)
+    result = check_network(net, symbolic=False)
+    assert result.worst() < 1e-7

@@ -18,7 +18,7 @@ from derive.engine.compiled import compile_network
 from derive.model import rules
 
 HIDDEN = [name for name, rule in rules.ACTIVATIONS.items() if rule.elementwise]
-PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.outputs]
+PAIRS = [(out, name) for name, rule in rules.LOSSES.items() for out in rule.output_names]
 COMBINATIONS = [(h, o, l, l2) for h in HIDDEN for o, l in PAIRS for l2 in (0.0, 0.1)]
 
 
@@ -48,14 +48,12 @@ def _problem(net: Network, m: int = 5, seed: int = 0, dtype: type = np.float64):
 
 def _torch_cost(net: Network, params, X, Y):
     torch = pytest.importorskip("torch", reason="PyTorch is the autograd oracle (test extra)")
-    acts = {
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-        "identity": lambda z: z,
-        "softplus": lambda z: torch.log1p(torch.exp(z)),
-        "softmax": lambda z: torch.softmax(z, dim=1),
-    }
+    functional = torch.nn.functional
+    special = {"identity": lambda z: z, "softmax": lambda z: torch.softmax(z, dim=1)}
+
+    def act(name: str):  # the registry uses PyTorch's names (and defaults) for activations
+        return special.get(name) or getattr(functional, name)
+
     losses = {
         "mse": lambda a, y: 0.5 * ((a - y) ** 2).sum(),
         "sq": lambda a, y: ((a - y) ** 2).sum(),
@@ -65,7 +63,7 @@ def _torch_cost(net: Network, params, X, Y):
     tparams = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
     a = torch.tensor(X)
     for (W, b), name in zip(tparams, net.activation_names, strict=True):
-        a = acts[name](a @ W.T + b)
+        a = act(name)(a @ W.T + b)
     m = X.shape[0]
     J = losses[net.loss](a, torch.tensor(Y)) / m
     J = J + net.l2 / (2 * m) * sum((W**2).sum() for W, _ in tparams)
@@ -149,13 +147,7 @@ def _exact_cost(output: str, loss: str, Z: np.ndarray, Y: np.ndarray) -> float:
             lse = mp.log(mp.fsum(mp.exp(v) for v in z))
             total += -mp.fsum(yk * (zk - lse) for zk, yk in zip(z, y, strict=True))
             continue
-        g = {
-            "sigmoid": lambda v: 1 / (1 + mp.exp(-v)),
-            "tanh": mp.tanh,
-            "relu": lambda v: max(v, mp.mpf(0)),
-            "identity": lambda v: v,
-            "softplus": lambda v: mp.log1p(mp.exp(v)),
-        }[output]
+        g = rules.ACTIVATIONS[output].mpmath  # the textbook definition, in mpmath
         if loss == "bce":  # −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y z
             total += mp.fsum(mp.log1p(mp.exp(zk)) - yk * zk for zk, yk in zip(z, y, strict=True))
         else:

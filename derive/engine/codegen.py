@@ -42,7 +42,6 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import DeriveError
-from ..model import rules
 
 if TYPE_CHECKING:  # typing only: network imports this module lazily
     from ..model.network import Network
@@ -181,6 +180,33 @@ class ArrayPrinter(NumPyPrinter):
     def _print_ColSum(self, expr: ColSum) -> str:
         return self._reduction("sum", expr.args[0], "0")
 
+    def _pairwise(self, func: str, expr: sp.Expr) -> str:
+        first, *rest = expr.args
+        code = self._print(first)
+        for arg in rest:  # max(a, b, c) = maximum(maximum(a, b), c)
+            code = f"{self._module_format('xp.' + func)}({code}, {self._print(arg)})"
+        return code
+
+    def _print_Max(self, expr: sp.Max) -> str:
+        return self._pairwise("maximum", expr)
+
+    def _print_Min(self, expr: sp.Min) -> str:
+        return self._pairwise("minimum", expr)
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.is_number and not expr.is_Rational:  # √2, √π: a float literal every namespace takes
+            return repr(float(expr))
+        return super()._print_Pow(expr, rational)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return repr(float(expr))  # 0.5, not (1/2): one literal
+
+    def _print_Pi(self, expr: sp.Expr) -> str:
+        return repr(float(expr))
+
+    def _print_erf(self, expr: sp.erf) -> str:
+        return f"{self._module_format('xp.erf')}({self._print(expr.args[0])})"
+
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         return " @ ".join(self._print(arg) for arg in expr.args)  # operands are named arrays
 
@@ -203,6 +229,13 @@ class ArrayPrinter(NumPyPrinter):
         return out
 
     def _print_Mul(self, expr: sp.Mul) -> str:
+        numbers = [f for f in expr.args if f.is_number]
+        others = [f for f in expr.args if not f.is_number]
+        number = sp.Mul(*numbers)
+        if others and numbers and not number.is_Integer:
+            # numbers folded into one float literal: ½·√2 is 0.7071067811865476, ½ is 0.5, not (1/2)
+            sign, number = ("-", -number) if number < 0 else ("", number)
+            return f"{sign}{float(number)!r}*{self.parenthesize(sp.Mul(*others), 50)}"
         # Multiply the Python scalars (numbers, 1/m, λ) together before they touch an array:
         # one array operation for the lot instead of one per scalar factor.
         scalar = [f for f in expr.args if f.is_number or f in self._scalars]
@@ -384,16 +417,24 @@ _INPUTS = {sp.Symbol("X", real=True), sp.Symbol("Y", real=True)}  # the caller's
 
 
 def _stable_forms(expr: sp.Expr) -> sp.Expr:
-    """Registry functions rewritten to their overflow-free elementary form, where the rule gives one.
+    """Registry functions rewritten to their overflow-free elementary form, where that form is
+    made of in-place operations only (arithmetic and one-argument ufuncs).
 
-    σ(x) = (1 + tanh(x/2))/2 is what ``sigmoid._numpycode`` prints; as a SymPy tree (its
-    ``rewrite(tanh)``) it can be evaluated in place, step by step, into a buffer.
+    σ(x) = (1 + tanh(x/2))/2 is what ``sigmoid._numpycode`` prints; as a SymPy tree it can be
+    evaluated in place, step by step, into a buffer. Forms with other calls (max, erf) are
+    printed as they are.
     """
+
+    def in_place(e: sp.Expr) -> bool:
+        return all(type(f).__name__ in _UFUNCS for f in e.atoms(sp.Function))
+
+    def stable(e: sp.Expr) -> sp.Expr | None:
+        form = getattr(type(e), "stable", None)
+        return form(e.args[0]) if form is not None else None
+
     return expr.replace(
-        lambda e: (
-            isinstance(e, sp.Function) and type(e).__module__ == rules.__name__ and hasattr(e, "_eval_rewrite_as_tanh")
-        ),
-        lambda e: e.rewrite(sp.tanh),
+        lambda e: isinstance(e, sp.Function) and stable(e) is not None and in_place(stable(e)),
+        stable,
     )
 
 
@@ -734,8 +775,7 @@ def _output_layer(lay: _Layers) -> tuple[sp.Expr, sp.Expr, sp.Expr, list[tuple[s
         a_expr = act.apply(Z)
         gprime = act.derivative(Z, A)
     else:
-        vector = act.vector or rules.softmax
-        a_expr = vectorize(vector(z_cols)[0], z_map, unit=0)
+        a_expr = vectorize(act.vector(z_cols)[0], z_map, unit=0)
         gprime = act.derivative(Z, A)  # the Jacobian's diagonal: only the canonical pairing is exact
         if not loss.canonical:
             raise CodegenError(

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import special
 
 from ..errors import InputError
 from .codegen import generate_source
@@ -68,6 +69,7 @@ def _numpy_namespace() -> types.SimpleNamespace:
     # 1 µs a call, a third of a tiny layer); both hand transposed views to BLAS as flags.
     ns.matmul = np.dot
     ns.empty = _aligned_empty  # called only by the generated ``workspace``
+    ns.erf = special.erf  # NumPy has no erf (GELU): SciPy's ufunc, which also takes out=
     ns.__name__ = "numpy"
     return ns
 
@@ -93,7 +95,7 @@ class _TorchNamespace:
     def __init__(self, torch: types.ModuleType) -> None:
         self._torch = torch
         self.__name__ = "torch"
-        self.tanh, self.exp, self.log = torch.tanh, torch.exp, torch.log
+        self.tanh, self.exp, self.log, self.erf, self.expm1 = torch.tanh, torch.exp, torch.log, torch.erf, torch.expm1
 
     def sum(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
         return self._torch.sum(x) if axis is None else self._torch.sum(x, dim=axis, keepdim=keepdims)
@@ -114,6 +116,12 @@ class _TorchNamespace:
 
     def maximum(self, a: Any, b: Any) -> Any:
         return self._torch.maximum(*self._pair(a, b))
+
+    def heaviside(self, a: Any, b: Any) -> Any:
+        return self._torch.heaviside(*self._pair(a, b))
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        return self._torch.minimum(*self._pair(a, b))
 
     def logaddexp(self, a: Any, b: Any) -> Any:
         return self._torch.logaddexp(*self._pair(a, b))
@@ -269,12 +277,12 @@ class Engine:
         return (out[:, 0] > 0.5) * 1
 
     def init_params(self, rng: np.random.Generator | int | None = None, dtype: Any = np.float64) -> Params:
-        """Random weights (Glorot normal; He normal before a ReLU) and zero biases, as NumPy arrays."""
+        """Random weights (Glorot normal; He normal before a rectifier) and zero biases, as NumPy arrays."""
         rng = np.random.default_rng(rng)
         params: Params = []
         sizes = self.net.sizes
-        for n_in, n_out, act in zip(sizes, sizes[1:], self.net.activation_names, strict=False):
-            scale = np.sqrt(2.0 / n_in) if act == "relu" else np.sqrt(2.0 / (n_in + n_out))
+        for n_in, n_out, act in zip(sizes, sizes[1:], self.net.activations, strict=False):
+            scale = np.sqrt(2.0 / n_in) if act.he_init else np.sqrt(2.0 / (n_in + n_out))
             W = (rng.standard_normal((n_out, n_in)) * scale).astype(dtype)
             params.append((W, np.zeros(n_out, dtype=dtype)))
         return params

@@ -50,16 +50,6 @@ class CheckResult:
         return max(values)
 
 
-def _targets(net: Network, m: int, rng: np.random.Generator) -> np.ndarray:
-    n = net.sizes[-1]
-    if net.loss == "cce":  # probability rows: the cost's logits form assumes Σ y = 1
-        Y = rng.random((m, n)) + 0.1
-        return Y / Y.sum(1, keepdims=True)
-    if net.loss == "bce":
-        return rng.uniform(0.05, 0.95, (m, n))
-    return rng.standard_normal((m, n))
-
-
 def _pre_activations(net: Network, params: Params, X: np.ndarray) -> list[np.ndarray]:
     """z of every layer: the forward pass of the network cut after that layer, output identity."""
     names = net.activation_names
@@ -80,11 +70,11 @@ def random_point(engine: Engine, m: int, rng: np.random.Generator) -> tuple[Para
             for i, o in zip(net.sizes, net.sizes[1:], strict=False)
         ]
         X = rng.standard_normal((m, net.sizes[0]))
-        if "relu" not in net.activation_names:
+        if not any(act.kinked for act in net.activations):
             break
         if all(np.min(np.abs(z)) > KINK_MARGIN for z in _pre_activations(net, params, X)):
             break
-    return params, X, _targets(net, m, rng)
+    return params, X, net.loss_rule.targets(rng, m, net.sizes[-1], False)
 
 
 def finite_difference_grads(engine: Engine, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:

@@ -82,17 +82,24 @@ class Network:
                 rules.activation(name)
             except ValueError as err:
                 raise NetworkError(str(err)) from None
-        if "softmax" in self.activation_names[:-1]:
-            raise NetworkError("softmax is only supported as the output activation (with loss 'cce')")
+        for name in self.activation_names[:-1]:
+            if not rules.activation(name).elementwise:
+                pairing = [loss.name for loss in rules.LOSSES.values() if loss.accepts(name)]
+                raise NetworkError(
+                    f"{name} is only supported as the output activation (with loss {' or '.join(map(repr, pairing))})"
+                )
         try:
             loss = rules.loss(self.loss)
         except ValueError as err:
             raise NetworkError(str(err)) from None
-        if self.output not in loss.outputs:
-            if self.output == "softmax":
-                raise NetworkError(f"softmax output needs loss 'cce', not {self.loss!r}")
+        if not loss.accepts(self.output):
+            if not rules.activation(self.output).elementwise:
+                pairing = [other.name for other in rules.LOSSES.values() if other.accepts(self.output)]
+                raise NetworkError(
+                    f"{self.output} output needs loss {' or '.join(map(repr, pairing))}, not {self.loss!r}"
+                )
             raise NetworkError(
-                f"loss {self.loss!r} needs a {' or '.join(loss.outputs)} output, not {self.output!r}"
+                f"loss {self.loss!r} needs a {' or '.join(loss.output_names)} output, not {self.output!r}"
             )
         if self.bias not in ("separate", "column"):
             raise NetworkError(f"unknown bias convention {self.bias!r}; choose 'separate' or 'column'")
@@ -221,10 +228,10 @@ class SymbolicModel:
         for l in range(1, self.L + 1):
             act = net.activations[l - 1]
             self.z[l] = [self.W[l] * a_prev + self.b[l] for a_prev in self.a[l - 1]]
-            if act.elementwise:
+            if act.vector is None:
                 self.a[l] = [zz.applyfunc(act.apply) for zz in self.z[l]]
             else:
-                self.a[l] = [sp.Matrix(rules.softmax(list(zz))) for zz in self.z[l]]
+                self.a[l] = [sp.Matrix(act.vector(list(zz))) for zz in self.z[l]]
         loss = net.loss_rule
         data = sum((loss.per_example(list(a), list(y)) for a, y in zip(self.a[self.L], self.y)), sp.S.Zero)
         reg = sum((sum(w**2 for w in self.W[l]) for l in self.W), sp.S.Zero)

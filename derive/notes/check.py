@@ -31,7 +31,8 @@ from sympy.printing.latex import LatexPrinter
 
 from ..errors import DeriveError, InputError
 from ..exprs import as_expr
-from ..model.rules import relu, sigmoid, softplus, step, textbook_form
+from ..model import rules
+from ..model.rules import textbook_form
 from ..proof.compare import Deadline, Outcome, deadline, numeric_compare, prove_zero
 from .claims import ClaimsFile, ClaimSpec, load_claims
 from .ellipsis import expand as expand_ellipsis
@@ -76,7 +77,7 @@ class _NotesPrinter(LatexPrinter):
 
     def _print_Pow(self, expr: sp.Pow, **kwargs: Any) -> str:
         # The registry's functions print themselves without a power slot: σ(x)^2 -> \left(σ(x)\right)^{2}
-        if isinstance(expr.base, (sigmoid, relu, softplus, step)) and expr.exp.is_Integer and expr.exp > 0:
+        if rules.is_defined(expr.base) and expr.exp.is_Integer and expr.exp > 0:
             return r"\left(" + self._print(expr.base) + r"\right)^{" + self._print(expr.exp) + "}"
         return super()._print_Pow(expr, **kwargs)
 

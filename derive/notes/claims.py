@@ -18,6 +18,7 @@ import yaml
 
 from ..errors import InputError
 from ..exprs import as_expr
+from ..model import rules
 from .meaning import (
     GENERIC,
     REGISTRY_FUNCTIONS,
@@ -368,20 +369,15 @@ class _Loader:
                 raise self.fail(f"layer size {raw!r} is impossible: sizes are whole numbers", item) from None
         loss = self.scalar(fields["loss"], "loss") if "loss" in fields else ("sq" if notation == "3b1b" else "mse")
         hidden = self.scalar(fields["hidden"], "hidden") if "hidden" in fields else "sigmoid"
-        output = (
-            self.scalar(fields["output"], "output")
-            if "output" in fields
-            else ("softmax" if loss == "cce" else "sigmoid")
-        )
+        if loss not in rules.LOSSES:
+            raise self.fail(f"unknown loss {loss!r}; choose one of {', '.join(rules.LOSSES)}", fields["loss"])
+        output = self.scalar(fields["output"], "output") if "output" in fields else rules.default_output(loss)
         for what, value in (("hidden", hidden), ("output", output)):
-            if value not in REGISTRY_FUNCTIONS or value in ("exp", "log"):
+            if value not in rules.ACTIVATIONS:
                 raise self.fail(
-                    f"unknown function {value!r} for {what}; choose one of sigmoid, tanh, relu, "
-                    "softplus, identity, softmax",
+                    f"unknown function {value!r} for {what}; choose one of {', '.join(rules.ACTIVATIONS)}",
                     fields.get(what, node),
                 )
-        if loss not in ("mse", "sq", "bce", "cce"):
-            raise self.fail(f"unknown loss {loss!r}; choose one of mse, sq, bce, cce", fields["loss"])
         l2 = None
         if "l2" in fields:
             raw = self.scalar(fields["l2"], "l2").strip()
@@ -401,16 +397,11 @@ class _Loader:
             if s < 1 or s > 12:
                 raise self.fail(f"layer size {s} is impossible here: sizes are whole numbers from 1 to 12", item)
         spec = NetworkSpec(notation, tuple(layers), hidden, output, loss, l2)
-        try:
-            from ..model import rules
-
-            if output not in rules.loss(loss).outputs:
-                raise self.fail(
-                    f"loss {loss!r} needs a {' or '.join(rules.loss(loss).outputs)} output, not {output!r}",
-                    fields.get("output", fields.get("loss", node)),
-                )
-        except ValueError as err:
-            raise self.fail(str(err), node) from None
+        if not rules.loss(loss).accepts(output):
+            raise self.fail(
+                f"loss {loss!r} needs a {' or '.join(rules.loss(loss).output_names)} output, not {output!r}",
+                fields.get("output", fields.get("loss", node)),
+            )
         return spec
 
     # ---- definitions ------------------------------------------------------------------------------

@@ -217,6 +217,16 @@ def _product_kind(same: _Same, rhs: Node, Lf: Value, reval) -> str | None:
     return None
 
 
+_T = sp.Dummy("t", real=True)
+# The registry's elementwise activations by the class of g(z) (the identity has none).
+_ACTIVATION_OF: dict[type, rules.Activation] = {
+    type(act.function(_T)): act
+    for act in rules.ACTIVATIONS.values()
+    if act.elementwise and isinstance(act.function(_T), sp.Function)
+}
+_A = sp.Symbol("a")  # the layer's output, as the rules are written
+
+
 def _activation_factors(env: Env) -> list[tuple[sp.Expr, str]]:
     """g'(z) for each activation in the definitions, with the LaTeX of g'(z)."""
     out = []
@@ -224,7 +234,7 @@ def _activation_factors(env: Env) -> list[tuple[sp.Expr, str]]:
     for p in env.order:
         value = as_expr(env.definition[p])
         for f in value.atoms(sp.Function):
-            if isinstance(f, (rules.sigmoid, sp.tanh, rules.relu, rules.softplus)) and f not in seen:
+            if type(f) in _ACTIVATION_OF and f not in seen:
                 seen.add(f)
                 t = sp.Dummy("t")
                 d = sp.diff(type(f)(t), t).xreplace({t: f.args[0]})
@@ -246,12 +256,8 @@ def _derivative_factor(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | Non
 
 
 def _fname(f: sp.Function) -> str:
-    return {
-        "sigmoid": r"\sigma",
-        "tanh": r"\tanh",
-        "relu": r"\operatorname{ReLU}",
-        "softplus": r"\operatorname{softplus}",
-    }.get(type(f).__name__, type(f).__name__)
+    act = _ACTIVATION_OF.get(type(f))
+    return act.latex if act is not None else type(f).__name__
 
 
 def _swapped_operands(same: _Same, rhs: Node, Lf: Value, reval) -> str | None:
@@ -299,39 +305,34 @@ def _regularization(env: Env, Lf: Value, Rf: Value, lhs: Node, assignment: dict[
     return None
 
 
-_RULES = {
-    "sigmoid": (lambda self: self * (1 - self), r"a(1-a)"),
-    "tanh": (lambda self: 1 - self**2, r"1-a^2"),
-    "identity": (lambda self: sp.S.One, "1"),
-}
+def _rule_text(derivative: sp.Expr) -> str:
+    return rules.formula_latex(derivative)
 
 
 def _activation_rule(env: Env, same: _Same, lhs: Node, Rf: Value, reval) -> str | None:
+    """The claim holds with another derivative for an activation: another rule of the registry, or
+    a mistake its row lists (the rule applied to z, a sign slip, g instead of g')."""
     if not any(isinstance(n, Deriv) for n in walk(lhs)):
         return None
     present = set()
     for p in env.order:
         for f in as_expr(env.definition[p]).atoms(sp.Function):
             present.add(type(f))
-    classes = {"sigmoid": rules.sigmoid, "tanh": sp.tanh, "relu": rules.relu, "softplus": rules.softplus}
-    for fname, cls in classes.items():
+    z = sp.Symbol("z")
+    for cls, act in _ACTIVATION_OF.items():
         if cls not in present:
             continue
-        for other, (rule, text) in _RULES.items():
-            if other == fname:
-                continue
-            v = reval(lhs, Options(derivative_rules={cls: rule}))
+        true = _rule_text(act.derivative(z, _A))
+        candidates = [
+            (f"uses {other.name}'s derivative {_rule_text(other.derivative(z, _A))}", other.derivative)
+            for other in rules.ACTIVATIONS.values()
+            if other.elementwise and other is not act
+        ]
+        candidates += [(f"writes {mistake.text}", mistake.derivative) for mistake in act.mistakes]
+        for text, wrong in candidates:
+            v = reval(lhs, Options(derivative_rules={cls: lambda g, wrong=wrong: wrong(g.args[0], g)}))
             if v is not None and same.equal(v, Rf):
-                true = {
-                    "sigmoid": "a(1-a)",
-                    "tanh": "1-a^2",
-                    "relu": "the unit step",
-                    "softplus": "\u03c3(z)",
-                }[fname]
-                return (
-                    f"wrong activation derivative: uses {other}'s derivative {text} for a {fname} unit "
-                    f"({fname}' = {true})"
-                )
+                return f"wrong activation derivative: {text} for a {act.name} unit ({act.name}' = {true})"
     return None
 
 
@@ -342,8 +343,8 @@ def _loss_rule(env: Env, cf: object, same: _Same, lhs: Node, Rf: Value, assignme
     from .presets import NetworkSpec, build_preset
 
     spec: NetworkSpec = info["spec"]
-    for loss in ("mse", "sq", "bce", "cce"):
-        if loss == spec.loss or spec.output not in rules.loss(loss).outputs:
+    for loss in rules.LOSSES:
+        if loss == spec.loss or not rules.loss(loss).accepts(spec.output):
             continue
         alt = Env(functions=dict(env.functions), aliases=dict(env.aliases), sizes=dict(env.sizes))
         try:

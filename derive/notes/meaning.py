@@ -69,28 +69,18 @@ __all__ = [
 INDEX_LETTERS = frozenset("ijklnpqt")
 Value = sp.Expr | sp.ImmutableMatrix
 
-# Functions a name may stand for (``symbols: {\sigma: sigmoid}``) and those callable directly.
-REGISTRY_FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "softmax", "identity", "function")
+# Functions a name may stand for (``symbols: {\sigma: sigmoid}``): the registry's activations, the
+# elementary ones, and an arbitrary differentiable function.
+REGISTRY_FUNCTIONS = (*rules.ACTIVATIONS, "exp", "log", "function")
 GENERIC = "function:"  # env.functions value prefix: an arbitrary differentiable function (u, v in (uv)' = ...)
 # the variable that generic functions written bare depend on (u' = du/dx), as in Lagrange's f'(x)
 IMPLICIT_VARIABLE = sp.Symbol("x", real=True)  # the same symbol as an x written in the claim
+# Names callable directly in a claim: elementary functions, and each activation by its registry name
+# and the words notes use for it (ReLU, GELU, swish; LaTeX commands such as \sigma need a declaration).
 DIRECT_FUNCTIONS = {
-    "exp": "exp",
-    "log": "log",
+    **{word: name for name, act in rules.ACTIVATIONS.items() for word in (name, *act.notes) if word.isidentifier()},
+    **{name: name for name in ("exp", "log", "tanh", "sqrt", "sin", "cos", "sinh", "cosh", "max", "min", "erf")},
     "ln": "log",
-    "tanh": "tanh",
-    "sqrt": "sqrt",
-    "sin": "sin",
-    "cos": "cos",
-    "sinh": "sinh",
-    "cosh": "cosh",
-    "max": "max",
-    "min": "min",
-    "softmax": "softmax",
-    "sigmoid": "sigmoid",
-    "relu": "relu",
-    "ReLU": "relu",
-    "softplus": "softplus",
     "\\exp": "exp",
 }
 
@@ -1088,18 +1078,8 @@ def _all_symbols(v: Value) -> bool:
 
 
 _SCALAR_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
-    "sigmoid": rules.sigmoid,
-    "tanh": sp.tanh,
-    "relu": rules.relu,
-    "softplus": rules.softplus,
-    "exp": sp.exp,
-    "log": sp.log,
-    "identity": lambda x: x,
-    "sqrt": sp.sqrt,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "sinh": sp.sinh,
-    "cosh": sp.cosh,
+    **{name: act.function for name, act in rules.ACTIVATIONS.items() if act.elementwise},
+    **{name: getattr(sp, name) for name in ("exp", "log", "sqrt", "sin", "cos", "sinh", "cosh", "erf")},
     "step": rules.step,
 }
 
@@ -1115,13 +1095,14 @@ def apply_function(fname: str, args: list[Value]) -> Value:
     if fname.startswith(GENERIC):
         f = sp.Function(fname[len(GENERIC) :])
         return _map(x, lambda a: f(a))
-    if fname == "softmax":
+    vector = rules.ACTIVATIONS[fname].vector if fname in rules.ACTIVATIONS else None
+    if vector is not None:
         if not is_matrix(x):
-            raise ShapeError("softmax takes a vector")
+            raise ShapeError(f"{fname} takes a vector")
         cols = x.shape[1]  # type: ignore[union-attr]
         if cols != 1:
-            raise ShapeError("softmax takes a column vector")
-        return sp.ImmutableMatrix(rules.softmax(list(x)))  # type: ignore[arg-type]
+            raise ShapeError(f"{fname} takes a column vector")
+        return sp.ImmutableMatrix(vector(list(x)))  # type: ignore[arg-type]
     f = _SCALAR_FUNCTIONS.get(fname)
     if f is None:
         raise MeaningError(f"unknown function {fname}")

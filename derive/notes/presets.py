@@ -42,8 +42,9 @@ class NetworkSpec:
 
 def _act(name: str, z: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
     """g(z) for a column z (softmax couples the entries; the others act entry by entry)."""
-    if name == "softmax":
-        return sp.ImmutableMatrix(rules.softmax(list(z)))
+    vector = rules.activation(name).vector
+    if vector is not None:
+        return sp.ImmutableMatrix(vector(list(z)))
     return sp.ImmutableMatrix(z.applyfunc(lambda v: apply_function(name, [v])))
 
 
@@ -77,8 +78,8 @@ def build_preset(env: Env, spec: NetworkSpec, m: int = 1) -> None:
         rules.loss(spec.loss)
     except ValueError as err:
         raise PresetError(str(err)) from None
-    if spec.hidden == "softmax":
-        raise PresetError("softmax is only an output activation")
+    if not rules.activation(spec.hidden).elementwise:
+        raise PresetError(f"{spec.hidden} is only an output activation")
     {"ng": _ng, "3b1b": _threeblue, "mazur": _mazur}[spec.notation](env, spec, m)
     env.loss_info = {"spec": spec, "m": m}
 
@@ -197,8 +198,8 @@ def _mazur(env: Env, spec: NetworkSpec, m: int) -> None:
         net_s = env.define(f"net_{{o{j}}}", net).value
         env.define(f"out_{{o{j}}}", apply_function(spec.output, [net_s]))
     outs = [env.entries[f"out_{{o{j}}}"].value for j in range(1, n_out + 1)]
-    if spec.output == "softmax":
-        raise PresetError("the mazur preset has sigmoid-like outputs; softmax is not supported")
+    if not rules.activation(spec.output).elementwise:
+        raise PresetError(f"the mazur preset has one output per unit; {spec.output} is not supported")
     targets = [env.add_input(f"target_{{o{j}}}").value for j in range(1, n_out + 1)]
     for j in range(1, n_out + 1):
         E_terms.append(env.define(f"E_{{o{j}}}", _loss(spec, [outs[j - 1]], [targets[j - 1]])).value)

@@ -68,7 +68,7 @@ class DerivationBuilder:
     def apply(self, l: int, zs: list[Expr]) -> list[Expr]:
         """a^(l) = g_l(z^(l)) entrywise, or softmax for the whole vector."""
         act = self.act(l)
-        return [act.apply(z) for z in zs] if act.elementwise else rules.softmax(zs)
+        return [act.apply(z) for z in zs] if act.vector is None else act.vector(zs)
 
     def gprime(self, l: int, zs: list[Expr], as_: list[Expr]) -> list[Expr]:
         """The closed form of g_l'(z) entrywise, written with a = g(z) where the rule does."""

@@ -90,22 +90,22 @@ def activation_identities(act: rules.Activation) -> list[Identity]:
             )
         ]
     lhs, rhs = act.identity(_x)
-    textbook_latex = sp.latex(act.textbook(_x))
+    closed = rules.formula_latex(act.derivative(_x, act.function(_x)))
     out = [
         Identity(
             f"{act.name} derivative",
-            rf"\frac{{d}}{{dx}}\left({textbook_latex}\right) = "
-            + act.derivative_latex.split("=", 1)[1].replace("z", "x"),
+            rf"\frac{{d}}{{dx}}\left({sp.latex(act.textbook(_x))}\right) = {closed}",
             act.rule, [(lhs, rhs)],
         )
     ]
-    if act.name == "sigmoid":
+    stable = getattr(act.function, "stable", None)
+    if stable is not None and stable(_x) != act.textbook(_x):
         out.append(
             Identity(
-                "sigmoid, overflow-free form",
-                r"\sigma(x) = \frac{1}{1 + e^{-x}} = \tfrac{1}{2} + \tfrac{1}{2}\tanh\tfrac{x}{2}",
-                "stable sigmoid (used by the engine)",
-                [(rules.sigmoid(_x), sp.Rational(1, 2) + sp.tanh(_x / 2) / 2)],
+                f"{act.name}, overflow-free form",
+                rf"{sp.latex(act.function(_x))} = {sp.latex(act.textbook(_x))} = {rules.formula_latex(stable(_x))}",
+                f"stable {act.name} (used by the engine)",
+                [(act.textbook(_x), stable(_x))],
             )
         )
     return out

@@ -15,6 +15,7 @@ is kept), and "fails" when (2) disagrees — with the point as a counterexample.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import random
 import signal
@@ -27,6 +28,9 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy as sp
 from sympy import QQ, Expr
+from sympy.codegen.cfunctions import expm1
+from sympy.codegen.numpy_nodes import logaddexp
+from sympy.core.function import AppliedUndef
 from sympy.polys.rings import ring
 
 from ..exprs import as_expr
@@ -51,10 +55,7 @@ DIGITS = 50
 MAX_NODES = 400_000  # expression size above which exact algebra is not attempted
 
 Pair = tuple[Expr, Expr]
-# Function classes whose applications are opaque atoms in the exact proof.
-_ATOM_FUNCS: tuple[type, ...] = (
-    rules.sigmoid, rules.softplus, rules.relu, rules.step, sp.tanh, sp.exp, sp.log,
-)
+
 
 
 class ProofTimeoutError(Exception):
@@ -90,13 +91,20 @@ def time_limit(seconds: float | None, error: type[Exception] = ProofTimeoutError
 
 
 def atomize(exprs: Sequence[Expr]) -> list[Expr]:
-    """Replace every application of an opaque function by one fresh symbol per distinct application.
+    """Replace every application of a function by one fresh symbol per distinct application.
 
     Inner applications are replaced first, so σ(w·σ(u)) becomes s2 with s2 standing for σ(w·s1).
-    Equal applications share one symbol across all of ``exprs``.
+    Equal applications share one symbol across all of ``exprs``. A difference that vanishes as a
+    polynomial in these independent symbols vanishes for their true values: sound for any
+    function. Unevaluated derivatives (of an arbitrary loss ℓ) are one symbol each, whole: what
+    they differentiate must not become a constant inside them. Arbitrary functions stay as they
+    are (their derivatives refer to them).
     """
     table: dict[Expr, sp.Symbol] = {}
     memo: dict[Expr, Expr] = {}
+
+    def fresh(e: Expr) -> sp.Symbol:
+        return table.setdefault(e, sp.Dummy(f"f{len(table)}", real=True))
 
     def walk(e: Expr) -> Expr:
         if e.is_Atom:
@@ -104,10 +112,13 @@ def atomize(exprs: Sequence[Expr]) -> list[Expr]:
         hit = memo.get(e)
         if hit is not None:
             return hit
-        args = tuple(walk(a) for a in e.args)
-        new = e.func(*args) if args != e.args else e
-        if isinstance(new, _ATOM_FUNCS):
-            new = table.setdefault(new, sp.Dummy(f"f{len(table)}", real=True))
+        if isinstance(e, (sp.Derivative, sp.Subs)):
+            new = fresh(e)
+        else:
+            args = tuple(walk(a) for a in e.args)
+            new = e.func(*args) if args != e.args else e
+            if isinstance(new, sp.Function) and not isinstance(new, AppliedUndef):
+                new = fresh(new)
         memo[e] = new
         return new
 
@@ -193,9 +204,19 @@ def _is_zero_exactly(d: Expr) -> bool:
         return True
     if sp.cancel(sp.together(a)) == 0:
         return True
-    t = rules.textbook_form(d).rewrite(sp.tanh, sp.exp)
+    t = _elementary(rules.textbook_form(d)).rewrite(sp.tanh, sp.exp)
     t = sp.expand_log(sp.powsimp(t), force=True)
-    return sp.simplify(t) == 0
+    s = sp.simplify(t)
+    if s == 0:
+        return True
+    s = sp.piecewise_fold(s)  # ReLU-like rules: every branch must vanish
+    return isinstance(s, sp.Piecewise) and all(sp.simplify(e) == 0 for e, _ in s.args)
+
+
+def _elementary(e: Expr) -> Expr:
+    """The overflow-free forms' helpers (log-add-exp, e^x − 1, max, min) by their definitions."""
+    e = e.replace(logaddexp, lambda a, b: sp.log(sp.exp(a) + sp.exp(b))).replace(expm1, lambda x: sp.exp(x) - 1)
+    return e.rewrite(sp.Piecewise) if e.has(sp.Max, sp.Min) else e
 
 
 def prove_equal(pairs: Sequence[Pair], timeout: float | None = DEFAULT_TIMEOUT) -> tuple[bool, str]:
@@ -239,15 +260,20 @@ def _sample(symbol: sp.Symbol, rng: random.Random) -> mpmath.mpf:
     return mpmath.mpf(value)
 
 
+# The elementary functions the registry's are written with; the registry's own are evaluated by
+# their textbook definitions (``rules.mpmath_form``), independent of every closed form under test.
 _MP_FUNCS = {
-    # The textbook definitions, evaluated directly: independent of every closed form under test.
-    rules.sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
-    rules.softplus: lambda x: mpmath.log(1 + mpmath.exp(x)),
-    rules.relu: lambda x: x if x > 0 else mpmath.mpf(0),
-    rules.step: lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0),
+    sp.tanh: mpmath.tanh,
     sp.exp: mpmath.exp,
     sp.log: mpmath.log,
-    sp.tanh: mpmath.tanh,
+    sp.erf: mpmath.erf,
+    sp.sqrt: mpmath.sqrt,
+    expm1: mpmath.expm1,
+}
+_MP_BINARY = {
+    sp.Max: max,
+    sp.Min: min,
+    logaddexp: lambda a, b: mpmath.log(mpmath.exp(a) + mpmath.exp(b)),
 }
 
 
@@ -269,6 +295,10 @@ def evaluate(expr: Expr, values: dict[sp.Symbol, mpmath.mpf], memo: dict[Expr, o
         value = evaluate(expr.base, values, memo) ** evaluate(expr.exp, values, memo)
     elif expr.func in _MP_FUNCS:
         value = _MP_FUNCS[expr.func](evaluate(expr.args[0], values, memo))
+    elif rules.is_defined(expr):
+        value = rules.mpmath_form(expr.func)(evaluate(expr.args[0], values, memo))
+    elif expr.func in _MP_BINARY:
+        value = functools.reduce(_MP_BINARY[expr.func], (evaluate(a, values, memo) for a in expr.args))
     elif isinstance(expr, sp.Piecewise):
         value = next(evaluate(e, values, memo) for e, c in expr.args if evaluate(c, values, memo))
     elif isinstance(expr, sp.core.relational.Relational):
@@ -281,6 +311,8 @@ def evaluate(expr: Expr, values: dict[sp.Symbol, mpmath.mpf], memo: dict[Expr, o
         value = mpmath.mpf(evaluate(expr.args[0], values, memo) == evaluate(expr.args[1], values, memo))
     elif expr is sp.E:
         value = mpmath.e
+    elif expr is sp.pi:
+        value = mpmath.pi
     else:
         raise TypeError(f"cannot evaluate {type(expr).__name__} numerically")
     memo[expr] = value

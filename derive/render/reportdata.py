@@ -55,7 +55,6 @@ TABLE_CAP = 40  # gradient entries shown at most; big networks show the first/la
 DIGITS = 40  # mpmath working precision of the two reference columns
 FD_STEP = "1e-12"  # central-difference step; truncation error ~h² ≈ 1e-24, far below what we print
 AGREE = 1e-7  # relative error under which the engine (float64) and the references agree
-TARGETS = {"cce": "one-hot rows", "bce": "0 or 1 at random"}  # how targets are drawn, by loss
 
 VERDICT_BADGES = {
     "proved": "proved exactly",
@@ -370,13 +369,11 @@ def diagram(net: Network) -> Diagram:
 
 
 def _unit_symbol(activation: str) -> str:
-    return {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "identity": "id", "softmax": "soft",
-            "softplus": "sp"}.get(activation, activation[:4])
+    return rules.activation(activation).diagram
 
 
 def _unit_symbol_latex(activation: str) -> str:
-    return {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}", "identity": r"\mathrm{id}",
-            "softmax": r"\mathrm{soft}", "softplus": r"\mathrm{sp}"}.get(activation, r"g")
+    return rules.activation(activation).latex
 
 
 def _subscript(n: int) -> str:
@@ -493,13 +490,7 @@ def random_point(net: Network, seed: int = SEED, m: int = N_EXAMPLES
         b = np.round(rng.normal(0.0, 0.5, n_out), 2)
         params.append((W, b))
     X = np.round(rng.normal(0.0, 1.0, (m, net.sizes[0])), 2)
-    n_out = net.sizes[-1]
-    if net.loss == "cce":
-        Y = np.eye(n_out)[rng.integers(0, n_out, m)]
-    elif net.loss == "bce":
-        Y = rng.integers(0, 2, (m, n_out)).astype(float)
-    else:
-        Y = np.round(rng.uniform(0.0, 1.0, (m, n_out)), 2)
+    Y = net.loss_rule.targets(rng, m, net.sizes[-1], True)
     return params, X, Y
 
 
@@ -714,7 +705,7 @@ def numeric_check(net: Network, engine: object | None, engine_note: str = "", *,
         rows=rows, total=len(_entries(net)), examples=len(X), seed=seed,
         engine_available=available, engine_note=engine_note, ok=ok,
         max_engine_error=format_error(max_e) if available else "—", max_fd_error=format_error(max_f),
-        targets=TARGETS.get(net.loss, "uniform on [0, 1], 2 decimals"),
+        targets=net.loss_rule.targets_text,
     )
 
 
