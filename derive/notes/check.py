@@ -32,8 +32,8 @@ from sympy.printing.latex import LatexPrinter
 from ..errors import DeriveError, InputError
 from ..exprs import as_expr
 from ..model import rules
-from ..model.rules import textbook_form
-from ..proof.compare import Deadline, Outcome, deadline, numeric_compare, prove_zero
+from ..proof.prover import DIGITS, Verification, Witness, numeric_value, numeric_witness, verify
+from ..timelimit import Deadline, deadline
 from .claims import ClaimsFile, ClaimSpec, load_claims
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
@@ -558,18 +558,19 @@ def _check_link(
         if instances:  # random smooth functions stand in for u, v at the random points
             Lf, Rf = _instantiate(Lf, instances), _instantiate(Rf, instances)
         remaining = budget - (time.monotonic() - start)
+        proof_budget = max(min(remaining / max(1, len(assignments)), 8.0), 0.5)
         try:
             with deadline(max(remaining, 0.5)):
-                out = numeric_compare(Lf, Rf, seed, abs_tol=tol)
+                out = _compare(exact_l, exact_r, Lf, Rf, seed, tol, proof_budget)
         except Deadline:
             result.reason = "time limit reached while evaluating at random points"
             return "undecided"
         if out.verdict == "undecided":
-            result.reason = out.reason
+            result.reason = out.evidence
             return "undecided"
         if out.verdict == "fails":
             result.evidence = _failure_evidence(Lf, Rf, out, budget - (time.monotonic() - start))
-            result.counterexample = _counterexample(out, a)
+            result.counterexample = _counterexample(Lf, out, a)
             for f, body in instances.items():
                 result.counterexample["point"][f"{f}(x)"] = sp.sstr(body(IMPLICIT_VARIABLE))
             result.expected = _expected(env, L)
@@ -579,11 +580,7 @@ def _check_link(
             except Deadline:
                 result.diagnosis = None
             return "fails"
-        if tol is not None or not _has_symbols(Lf, Rf):
-            continue  # exact numbers compared at 50 digits (decimals by their rounding)
-        remaining = budget - (time.monotonic() - start)
-        proved = _prove(exact_l, exact_r, max(min(remaining / max(1, len(assignments)), 8.0), 0.5))
-        if not proved:
+        if out.verdict == "numeric":
             evidence = "numeric"
     if applicable == 0:
         result.reason = "no index value has all of the claim's symbols"
@@ -637,36 +634,49 @@ def _has_symbols(L: Value, R: Value) -> bool:
     return any(as_expr(x).free_symbols for x in _side_entries(L, R))
 
 
-def _prove(L: Value, R: Value, budget: float) -> bool:
-    pairs = list(zip(L, R, strict=False)) if is_matrix(L) else [(L, R)]  # type: ignore[arg-type]
-    start = time.monotonic()
-    for a, b in pairs:
-        left = budget - (time.monotonic() - start)
-        if left <= 0.05:
-            return False
-        if prove_zero(as_expr(a) - as_expr(b), left) is not True:
-            return False
-    return True
+def _pairs(L: Value, R: Value) -> list[tuple[sp.Expr, sp.Expr]]:
+    return list(zip(L, R, strict=False)) if is_matrix(L) else [(L, R)]  # type: ignore[arg-type]
 
 
-def _failure_evidence(L: Value, R: Value, out: Outcome, budget: float) -> str:
+def _compare(
+    exact_l: Value, exact_r: Value, L: Value, R: Value, seed: int, tol: float | None, proof_budget: float
+) -> Verification:
+    """The one prover on a link: ``L``, ``R`` at random points (arbitrary functions replaced by
+    random smooth ones), then ``exact_l = exact_r`` proved for every function. Exact numbers
+    agreeing at 50 digits, and decimals agreeing to their rounding, need no proof."""
+    if tol is not None or not _has_symbols(L, R):
+        witness = numeric_witness(_pairs(L, R), 1, seed, abs_tol=tol, exact_difference=tol is None)
+        if not witness.agree:
+            return Verification("fails", "counterexample", 0.0, witness)
+        return Verification("proved", "exact numbers", 0.0, witness)
+    return verify(
+        _pairs(exact_l, exact_r), _pairs(L, R), timeout=proof_budget, points=8, seed=seed,
+        exact_difference=True, min_points=3,
+    )
+
+
+def _entry(L: Value, witness: Witness) -> tuple[int, int] | None:
+    """The (row, column) of the differing entry of a matrix side, 1-based."""
+    if not is_matrix(L) or witness.entry is None:
+        return None
+    cols = L.shape[1]  # type: ignore[union-attr]
+    return witness.entry // cols + 1, witness.entry % cols + 1
+
+
+def _failure_evidence(L: Value, R: Value, out: Verification, budget: float) -> str:
     """A counterexample at 50 digits is the evidence; "symbolic" when the exact values differ."""
-    if not _has_symbols(L, R) or out.point is None or out.entry is None and is_matrix(L):
+    witness = out.witness
+    if not _has_symbols(L, R) or witness is None or witness.counterexample is None:
         return "symbolic" if not _has_symbols(L, R) else "numeric"
-    # Re-evaluate at the point with exact rational inputs and 100 digits: the difference is
-    # then certain, not an artefact of rounding.
+    # The difference again at the point (exact rational inputs) with 100 digits: certain, not an
+    # artefact of rounding.
+    a, b = _pairs(L, R)[witness.entry or 0]
     try:
-        exact = {s: sp.Rational(str(v)) for s, v in out.point.items()}
-        k = 0 if out.entry is None else (out.entry[0] - 1) * (L.shape[1] if is_matrix(L) else 1) + out.entry[1] - 1
-        a = (list(L) if is_matrix(L) else [L])[k]  # type: ignore[arg-type]
-        b = (list(R) if is_matrix(R) else [R])[k]  # type: ignore[arg-type]
         with deadline(max(min(budget, 3.0), 0.2)):
-            d = textbook_form(as_expr(a) - as_expr(b)).xreplace(exact).evalf(100)
-        if d.is_Number and abs(d) > sp.Float("1e-60"):
-            return "symbolic"
-    except (Deadline, TypeError, ValueError, ZeroDivisionError):
-        pass
-    return "numeric"
+            d = numeric_value(as_expr(a) - as_expr(b), witness.counterexample, digits=2 * DIGITS)
+    except Deadline:
+        return "numeric"
+    return "symbolic" if d is not None and abs(d) > sp.Float("1e-60") else "numeric"
 
 
 def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator, free: frozenset[str] = frozenset()) -> str | None:
@@ -719,13 +729,16 @@ def _claim_variables(env: Env, sides: list[Node], assignment: dict[str, int]) ->
     return frozenset(k for k, n in seen.items() if n >= 2) | frozenset(deriv)
 
 
-def _counterexample(out: Outcome, assignment: dict[str, int]) -> dict[str, Any]:
+def _counterexample(L: Value, out: Verification, assignment: dict[str, int]) -> dict[str, Any]:
+    witness = out.witness
+    assert witness is not None and witness.counterexample is not None
     point: dict[str, Any] = {c: v for c, v in sorted(assignment.items())}
-    for sym, val in sorted((out.point or {}).items(), key=lambda kv: kv[0].name)[:40]:
+    for sym, val in sorted(witness.counterexample.items(), key=lambda kv: kv[0].name)[:40]:
         point[sym.name] = round(float(val), 6)
-    if out.entry is not None:
-        point["entry"] = f"({out.entry[0]}, {out.entry[1]})"
-    return {"point": point, "lhs": _short(out.lhs), "rhs": _short(out.rhs)}
+    entry = _entry(L, witness)
+    if entry is not None:
+        point["entry"] = f"({entry[0]}, {entry[1]})"
+    return {"point": point, "lhs": _short(witness.lhs_value), "rhs": _short(witness.rhs_value)}
 
 
 def _short(x: float | None) -> float | None:

@@ -16,7 +16,8 @@ import sympy as sp
 
 from ..exprs import as_expr
 from ..model import rules
-from ..proof.compare import Deadline, deadline, numeric_value, random_points
+from ..proof.prover import numeric_value, random_points
+from ..timelimit import Deadline, deadline
 from .lexer import Token
 from .meaning import (
     DefSymbol,

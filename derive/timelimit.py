@@ -1,0 +1,123 @@
+"""Time limits on pure-Python work (SymPy, mpmath) that work in any thread and any process.
+
+``with time_limit(seconds):`` raises :class:`Deadline` inside the block once ``seconds`` have
+passed. A single watchdog thread keeps the deadlines of every thread and, when one expires,
+raises the exception in that thread between two bytecodes (``PyThreadState_SetAsyncExc``).
+Unlike a SIGALRM timer this needs neither the main thread nor signals, so the checker can run
+in a notebook's worker thread, a thread pool or a process pool. As with a signal, a long call
+into C (a huge integer product) finishes before the exception is seen.
+
+Limits nest: the innermost that expires raises its own exception class, which the outer blocks
+let through; an outer limit that expires first interrupts whatever inner block is running.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+__all__ = ["Deadline", "deadline", "time_limit"]
+
+
+class Deadline(Exception):  # noqa: N818 - reads as what it is
+    """A block ran past its time limit."""
+
+
+@dataclass(order=True)
+class _Limit:
+    expires: float
+    number: int
+    thread_id: int = field(compare=False)
+    error: type[BaseException] = field(compare=False)
+    active: bool = field(default=True, compare=False)
+    fired: bool = field(default=False, compare=False)
+
+
+class _Watchdog:
+    """One daemon thread that raises each expired limit's exception in its thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.heap: list[_Limit] = []
+        self.counter = itertools.count()
+        self.thread: threading.Thread | None = None
+
+    def start(self, seconds: float, error: type[BaseException]) -> _Limit:
+        limit = _Limit(time.monotonic() + seconds, next(self.counter), threading.get_ident(), error)
+        with self.lock:
+            heapq.heappush(self.heap, limit)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="derive-time-limits", daemon=True)
+                self.thread.start()
+            self.lock.notify()
+        return limit
+
+    def stop(self, limit: _Limit) -> None:
+        with self.lock:
+            limit.active = False
+            if limit.fired:  # raised too late to be seen inside the block: take it back
+                _set_async_exc(limit.thread_id, None)
+
+    def _run(self) -> None:
+        with self.lock:
+            while True:
+                while self.heap and not self.heap[0].active:
+                    heapq.heappop(self.heap)
+                if not self.heap:
+                    self.lock.wait()
+                    continue
+                wait = self.heap[0].expires - time.monotonic()
+                if wait > 0:
+                    self.lock.wait(wait)
+                    continue
+                limit = heapq.heappop(self.heap)
+                limit.fired = True
+                _set_async_exc(limit.thread_id, limit.error)
+
+
+def _set_async_exc(thread_id: int, error: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(error) if error else None)
+
+
+_watchdog = _Watchdog()
+
+
+def _after_fork() -> None:  # a forked child has no watchdog thread: start afresh
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+@contextmanager
+def time_limit(seconds: float | None, error: type[Exception] = Deadline) -> Iterator[None]:
+    """Raise ``error`` inside the block after ``seconds``; None or 0 means no limit."""
+    if not seconds:
+        yield
+        return
+    limit = _watchdog.start(seconds, error)
+    try:
+        yield
+    except error as err:
+        if not limit.fired or not isinstance(err, error) or err.args:
+            raise  # not ours: an inner limit's, or raised by the code itself
+        raise error(f"exceeded the time limit of {seconds:g} s") from None
+    finally:
+        _watchdog.stop(limit)
+
+
+@contextmanager
+def deadline(seconds: float, error: type[Exception] = Deadline) -> Iterator[None]:
+    """``time_limit`` for a budget that may already be spent: no time left raises at once."""
+    if seconds <= 0:
+        raise error("no time left")
+    with time_limit(seconds, error):
+        yield
