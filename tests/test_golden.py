@@ -37,8 +37,7 @@ def derivations() -> dict[str, Derivation]:
 def run_report(argv: list[str], derivations: dict[str, Derivation]) -> int:
     """``derive report ARGV`` through the CLI, reusing the module's derivations."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "COMMAND_MODULES", ("render.report",))  # the other commands are not needed here
-        patch.setattr("derive.proof.derivation.derive", lambda net, **options: derivations[net.name])
+        patch.setattr("derive.cli.report.derive", lambda net, **options: derivations[net.name])
         return cli.main(["report", *argv])
 
 

@@ -16,6 +16,7 @@ import sympy as sp
 from markupsafe import escape
 
 from derive import Network, cli
+from derive.cli import report as report_command
 from derive.model.catalog import CATALOG
 from derive.proof.derivation import Derivation, Step
 from derive.render import report, reportdata
@@ -85,15 +86,14 @@ class WrongEngine:
 
 @pytest.fixture
 def run(monkeypatch, capsys):
-    """Run ``derive report …`` through the real CLI (only the report command registered) with the
-    derivation built by hand; returns (exit status, stdout, stderr)."""
+    """Run ``derive report …`` through the real CLI with the derivation built by hand;
+    returns (exit status, stdout, stderr)."""
     verdicts: dict[str, tuple[str, ...]] = {}
 
     def fake_derive(net: Network, **options: object) -> Derivation:
         return fake_derivation(net, verdicts.get(net.name, ("proved",) * 5))
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("render.report",))
-    monkeypatch.setattr("derive.proof.derivation.derive", fake_derive)
+    monkeypatch.setattr("derive.cli.report.derive", fake_derive)
 
     def _run(*argv: str, steps: dict[str, tuple[str, ...]] | None = None) -> tuple[int, str, str]:
         verdicts.clear()
@@ -336,10 +336,10 @@ def test_out_must_be_a_folder(run, tmp_path):
 
 
 def test_formats_are_parsed_and_validated():
-    assert report.parse_formats("html,tex") == ("html", "tex")
-    assert report.parse_formats(" MD , html,md") == ("md", "html")
+    assert report_command.parse_formats("html,tex") == ("html", "tex")
+    assert report_command.parse_formats(" MD , html,md") == ("md", "html")
     with pytest.raises(Exception, match="choose from html,tex,pdf,md"):
-        report.parse_formats("pdf,doc")
+        report_command.parse_formats("pdf,doc")
 
 
 def test_custom_network_and_markdown(run, tmp_path):
