@@ -39,8 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _line_buffered() -> None:
+    """Each line reaches a pipe (tee, a log, a test) as it is printed, not when a block fills up."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(line_buffering=True)
+            except (ValueError, OSError):  # a closed or unusual stream: leave it as it is
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _line_buffered()
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)

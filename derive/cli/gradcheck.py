@@ -8,7 +8,7 @@ from typing import Any
 from ..engine.gradcheck import check_network
 from ..model.catalog import CATALOG, case
 from ..model.network import Network
-from .options import add_network_arguments, network_from_args
+from .options import add_network_arguments, network_from_args, positive_number
 
 __all__ = ["add_parser", "run"]
 
@@ -24,9 +24,11 @@ def add_parser(subparsers: Any) -> None:
         "every catalog case.",
     )
     parser.add_argument("cases", nargs="*", metavar="CASE", help="catalog case names (default: all)")
-    add_network_arguments(parser)
+    add_network_arguments(parser, "network (instead of a catalog case)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random point (default 0)")
-    parser.add_argument("--tol", type=float, default=1e-7, help="largest relative error allowed (default 1e-7)")
+    parser.add_argument(
+        "--tol", type=positive_number, default=1e-7, help="largest relative error allowed (default 1e-7)"
+    )
     parser.add_argument("--no-symbolic", action="store_true", help="skip the SymPy column")
     parser.set_defaults(func=run)
 

@@ -1,28 +1,42 @@
 """``derive train``: train a network with the compiled engine on a data set.
 
-Picks a sensible network for the built-in data sets when ``--net`` is not given, shows a
-progress bar when stderr is a terminal (or with ``--progress``), saves the parameters atomically
-to .npz and draws the loss curve as SVG.
+Every argument is checked before any work (argparse types, then the data and the network), so a
+bad value is one line and exit status 2 before the banner. Picks a sensible network for the
+built-in data sets when ``--net`` is not given, shows a progress bar when stderr is a terminal
+(or with ``--progress``), saves the parameters atomically to .npz and draws the loss curve as
+SVG. Ctrl-C stops after the current step, saves the parameters (to --save, or to a file name it
+prints) and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from ..engine import datasets
-from ..engine.datasets import Dataset
+from ..engine.datasets import Dataset, check_targets
 from ..engine.train import History, fit, save_params, svg_curve
-from ..errors import InputError
 from ..fileio import write_atomic
 from ..model.network import Network
-from .options import add_network_arguments, network_from_args
+from .options import (
+    add_network_arguments,
+    at_least,
+    fraction,
+    network_from_args,
+    output_file,
+    positive_number,
+)
 
-__all__ = ["FILE_PRESET", "PRESETS", "add_parser", "run"]
+__all__ = ["FILE_PRESET", "INTERRUPTED_FILE", "PRESETS", "add_parser", "run"]
 
 # Defaults per built-in data set: network, learning rate, epochs, batch, test fraction.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -31,6 +45,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "digits": dict(sizes=[64, 64, 10], hidden="tanh", lr=0.1, epochs=30, batch=32, test=0.2),
 }
 FILE_PRESET = dict(hidden="tanh", lr=0.1, epochs=50, batch=32, test=0.2)
+INTERRUPTED_FILE = "derive-train-interrupted.npz"  # where Ctrl-C saves without --save
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,31 +56,36 @@ def add_parser(subparsers: Any) -> None:
         help="train a network with the compiled engine",
         description="Train with mini-batch SGD on generated data (xor, spirals), the 8x8 digits "
         "(needs scikit-learn) or a .npz/.csv file. Without --net a network suited to the data is "
-        "chosen (digits: 64,64,10 tanh, softmax/cce).",
+        "chosen (digits: 64,64,10 tanh, softmax/cce). Ctrl-C stops after the current step, saves "
+        f"the parameters (to --save, else to {INTERRUPTED_FILE}) and exits 130.",
     )
     parser.add_argument("--data", required=True, metavar="DATA", help="xor | spirals | digits | FILE.npz | FILE.csv")
-    add_network_arguments(parser)
-    parser.set_defaults(hidden=None, loss=None)  # None: taken from the data set's preset
-    for action in parser._actions:  # the shared options' help names fixed defaults; here they vary
+    group = add_network_arguments(parser, "network (default: chosen for the data set)")
+    group.set_defaults(hidden=None, loss=None)  # None: taken from the data set's preset
+    for action in group._group_actions:  # the shared options' help names fixed defaults; here they vary
         if action.dest == "hidden":
             action.help = "hidden activation, or one per hidden layer (default: tanh)"
         elif action.dest == "loss":
             action.help = "loss (default: bce for two classes, cce for more, mse for real targets)"
-    parser.add_argument("--epochs", type=int, default=None, help="passes over the data (default: by data set)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: by data set)")
-    parser.add_argument("--batch", type=int, default=None, help="rows per step (default: by data set)")
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum, 0 for plain SGD (default 0.9)")
+    parser.add_argument("--epochs", type=at_least(0), default=None, help="passes over the data (default: by data set)")
+    parser.add_argument("--lr", type=positive_number, default=None, help="learning rate (default: by data set)")
+    parser.add_argument("--batch", type=at_least(1), default=None, help="rows per step (default: by data set)")
+    parser.add_argument(
+        "--momentum", type=fraction, default=0.9, help="SGD momentum in [0, 1), 0 for plain SGD (default 0.9)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for initial weights, shuffling, split")
     parser.add_argument(
         "--test-fraction",
-        type=float,
+        type=fraction,
         default=None,
         metavar="F",
-        help="share of the data held out for testing (default: by data set)",
+        help="share of the data held out for testing, in [0, 1) (default: by data set)",
     )
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="array dtype")
-    parser.add_argument("--save", metavar="PARAMS.npz", help="write the trained parameters here (atomically)")
-    parser.add_argument("--plot", metavar="CURVE.svg", help="write the loss curve here as SVG")
+    parser.add_argument(
+        "--save", type=output_file, metavar="PARAMS.npz", help="write the trained parameters here (atomically)"
+    )
+    parser.add_argument("--plot", type=output_file, metavar="CURVE.svg", help="write the loss curve here as SVG")
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument(
         "--progress",
@@ -76,7 +97,7 @@ def add_parser(subparsers: Any) -> None:
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
     parser.add_argument(
         "--every",
-        type=int,
+        type=at_least(1),
         default=None,
         metavar="N",
         help="print every N-th epoch (default: about 20 lines)",
@@ -108,6 +129,36 @@ def _network(args: argparse.Namespace, data: Dataset) -> tuple[Network, str]:
     return network_from_args(filled), origin
 
 
+@contextmanager
+def _ctrl_c_stops() -> Iterator[Callable[[], bool]]:
+    """A ``stop()`` that turns True at the first Ctrl-C; a second Ctrl-C interrupts at once."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield pressed.is_set
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def first(signum: int, frame: object) -> None:
+        pressed.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield pressed.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _free_name(name: str) -> str:
+    """``name``, or name-2, name-3 … when a file of that name exists (never overwrite silently)."""
+    path = Path(name)
+    k = 2
+    while path.exists():
+        path = Path(f"{Path(name).stem}-{k}{Path(name).suffix}")
+        k += 1
+    return str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``derive train``; returns the exit status."""
     preset = PRESETS.get(args.data, FILE_PRESET)
@@ -118,14 +169,13 @@ def run(args: argparse.Namespace) -> int:
             n_in, n_out = sizes[0], sizes[-1]
     data = datasets.load(args.data, n_in, n_out, seed=args.seed)
     net, origin = _network(args, data)
+    Y = data.targets_for(net.sizes[0], net.sizes[-1])
+    check_targets(Y, net.loss, data.name)
     engine = net.compile()
     dtype = np.dtype(args.dtype)
-    Y = data.targets_for(net.sizes[0], net.sizes[-1])
     rng = np.random.default_rng(args.seed)
 
     test_fraction = preset["test"] if args.test_fraction is None else args.test_fraction
-    if not 0 <= test_fraction < 1:
-        raise InputError(f"--test-fraction must be in [0, 1), not {test_fraction}")
     X = data.X
     X_test = Y_test = None
     if test_fraction > 0 and len(data) >= 10:
@@ -163,25 +213,34 @@ def run(args: argparse.Namespace) -> int:
                 if h.test_accuracy[-1] is not None:
                     line += f"  test accuracy {h.test_accuracy[-1]:.1%}"
             bar.write(line, file=sys.stdout)
+            sys.stdout.flush()
 
     params = engine.init_params(rng, dtype=dtype)
+    history = History()
     try:
-        history = fit(
-            engine,
-            params,
-            X,
-            Y,
-            lr=lr,
-            epochs=epochs,
-            batch=batch,
-            momentum=args.momentum,
-            rng=rng,
-            X_test=X_test,
-            Y_test=Y_test,
-            on_epoch=report,
-        )
+        with _ctrl_c_stops() as stop:
+            history = fit(
+                engine,
+                params,
+                X,
+                Y,
+                lr=lr,
+                epochs=epochs,
+                batch=batch,
+                momentum=args.momentum,
+                rng=rng,
+                X_test=X_test,
+                Y_test=Y_test,
+                on_epoch=report,
+                stop=stop,
+            )
+    except KeyboardInterrupt:  # a second Ctrl-C: the step in progress may be half applied, still save it
+        history.stopped = True
     finally:
         bar.close()
+    title = f"{net.label} on {data.name}"
+    if history.stopped:
+        return _save_interrupted(args, net, params, history, title, epochs)
     summary = f"trained in {history.seconds:.2f} s"
     if history.accuracy and history.accuracy[-1] is not None:
         summary += f"; training accuracy {history.accuracy[-1]:.1%}"
@@ -192,6 +251,20 @@ def run(args: argparse.Namespace) -> int:
         save_params(args.save, net, params, history)
         print(f"saved parameters to {args.save}")
     if args.plot:
-        write_atomic(args.plot, svg_curve(history, f"{net.label} on {data.name}"))
+        write_atomic(args.plot, svg_curve(history, title))
         print(f"wrote the loss curve to {args.plot}")
     return 0
+
+
+def _save_interrupted(
+    args: argparse.Namespace, net: Network, params: Any, history: History, title: str, epochs: int
+) -> int:
+    """Ctrl-C: keep what was learned (atomically), say where, exit 130."""
+    path = args.save or _free_name(INTERRUPTED_FILE)
+    save_params(path, net, params, history)
+    said = f"derive: interrupted in epoch {min(history.epochs + 1, epochs)} of {epochs}; saved the parameters to {path}"
+    if args.plot and history.epochs:
+        write_atomic(args.plot, svg_curve(history, title))
+        said += f" and the loss curve so far to {args.plot}"
+    print(said, file=sys.stderr)
+    return EXIT_INTERRUPTED

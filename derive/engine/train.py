@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from ..model.network import Network
     from .compiled import Engine, Params
 
-__all__ = ["History", "TrainingDivergedError", "accuracy", "class_labels", "fit", "save_params", "svg_curve"]
+__all__ = [
+    "History", "TrainingDivergedError", "accuracy", "class_labels", "fit", "nice_step", "save_params", "svg_curve",
+    "ticks",
+]
 
 
 class TrainingDivergedError(DeriveError):
@@ -43,6 +46,7 @@ class History:
     test_loss: list[float] = field(default_factory=list)
     test_accuracy: list[float | None] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False  # fit returned early because ``stop()`` said so (e.g. Ctrl-C)
 
     @property
     def epochs(self) -> int:
@@ -79,13 +83,16 @@ def fit(
     X_test: np.ndarray | None = None,
     Y_test: np.ndarray | None = None,
     on_epoch: Callable[[int, History], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> History:
     """Mini-batch SGD on (X, Y), updating ``params`` in place; the history per epoch.
 
     Each epoch shuffles the rows (``rng``), steps through batches of ``batch`` rows with
     v ← μ v + ∇J, θ ← θ − lr v (plain SGD when ``momentum`` = 0), then records the mean batch
     loss and the training accuracy (and the test loss and accuracy when test data is given).
-    ``on_epoch(epoch, history)`` is called after each epoch. Raises TrainingDivergedError when the
+    ``on_epoch(epoch, history)`` is called after each epoch. ``stop()`` is asked before each batch:
+    when it returns True, fit returns at once with ``history.stopped`` set and ``params`` as the
+    last whole step left them (no epoch is half recorded). Raises TrainingDivergedError when the
     loss stops being finite.
     """
     if not (lr > 0 and math.isfinite(lr)):
@@ -106,6 +113,10 @@ def fit(
         order = rng.permutation(m)
         total = 0.0
         for lo in range(0, m, batch):
+            if stop is not None and stop():
+                history.stopped = True
+                history.seconds = time.perf_counter() - start
+                return history
             idx = order[lo : lo + batch]
             J, grads = engine.loss_and_grad(params, X[idx], Y[idx])
             total += float(J) * len(idx)
@@ -153,16 +164,42 @@ def save_params(path: str, net: Network, params: Params, history: History | None
     write_atomic(path, buffer.getvalue())
 
 
-def svg_curve(history: History, title: str, width: int = 640, height: int = 360) -> str:
-    """The loss per epoch (and accuracy on a 0–100 % right axis) as a self-contained SVG."""
-    left, right, top, bottom = 64, 56, 36, 44
+def nice_step(span: float, most: int = 6) -> float:
+    """The smallest step of the form 1, 2 or 5 × 10^k that cuts ``span`` into at most ``most`` parts."""
+    if not (span > 0 and math.isfinite(span)):
+        return 1.0
+    rough = span / most
+    power = 10.0 ** math.floor(math.log10(rough))
+    for mantissa in (1, 2, 5, 10):
+        if mantissa * power >= rough * (1 - 1e-9):
+            return mantissa * power
+    return 10 * power  # not reached: 10 × power >= rough always
+
+
+def ticks(hi: float, most: int = 6) -> tuple[list[float], int]:
+    """Round ticks 0, s, 2s, … up to the first one >= ``hi`` (s from :func:`nice_step`), and the
+    decimals that print them exactly (0.05 → 2)."""
+    step = nice_step(hi, most)
+    count = max(1, math.ceil(hi / step - 1e-9))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return [round(k * step, decimals) for k in range(count + 1)], decimals
+
+
+def svg_curve(history: History, title: str, width: int = 640, height: int = 380) -> str:
+    """The loss per epoch (and accuracy on a 0–100 % right axis) as a self-contained SVG.
+
+    Ticks are round (1, 2 or 5 × 10^k); the legend has its own row above the plot, so it covers
+    no curve.
+    """
+    left, right, top, bottom = 64, 56, 56, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(history.epochs, 1)
     series = [v for v in history.loss + history.test_loss if math.isfinite(v)]
-    hi = max(series) if series else 1.0
-    hi = hi if hi > 0 else 1.0
+    loss_ticks, decimals = ticks(max(max(series, default=1.0), 1e-12))
+    hi = loss_ticks[-1]
+    has_accuracy = any(a is not None for a in history.accuracy)
 
-    def x(i: int) -> float:
+    def x(i: float) -> float:
         return left + (plot_w * (i - 1) / (n - 1) if n > 1 else plot_w / 2)
 
     def y_loss(v: float) -> float:
@@ -182,28 +219,44 @@ def svg_curve(history: History, title: str, width: int = 640, height: int = 360)
         f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{html.escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
     ]
-    for k in range(5):  # gridlines and tick labels: loss on the left, accuracy on the right
-        frac = k / 4
-        yy = top + plot_h * (1 - frac)
+    for v in loss_ticks:  # gridlines and the loss axis on the left
+        yy = y_loss(v)
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{hi * frac:.3g}</text>')
-        if any(a is not None for a in history.accuracy):
-            out.append(f'<text x="{left + plot_w + 6}" y="{yy + 4:.1f}">{frac:.0%}</text>')
-    for i in sorted({1, n, *range(1, n + 1, max(1, (n + 4) // 5))}):
+        out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{v:.{decimals}f}</text>')
+    out.append(
+        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">loss</text>'
+    )
+    if has_accuracy:  # the accuracy axis on the right: 0, 20, …, 100 %
+        for k in range(6):
+            yy = y_acc(k / 5)
+            edge = left + plot_w
+            out.append(f'<line x1="{edge}" x2="{edge + 4}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#999"/>')
+            out.append(f'<text x="{left + plot_w + 7}" y="{yy + 4:.1f}">{20 * k}%</text>')
+    step = max(1, round(nice_step(n - 1))) if n > 1 else 1  # whole epochs
+    epoch_ticks = sorted({1, *range(step, n + 1, step)})
+    if len(epoch_ticks) > 1 and epoch_ticks[1] - 1 < 0.4 * step:  # 1 would crowd the first round tick
+        epoch_ticks.pop(0)
+    for i in epoch_ticks:
         out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{i}</text>')
     out.append(f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle">epoch</text>')
     out.append(polyline(list(history.loss), y_loss, 'stroke="#1f77b4" stroke-width="2"'))
     out.append(polyline(list(history.test_loss), y_loss, 'stroke="#1f77b4" stroke-dasharray="5,4"'))
     out.append(polyline(list(history.accuracy), y_acc, 'stroke="#d62728" stroke-width="2"'))
     out.append(polyline(list(history.test_accuracy), y_acc, 'stroke="#d62728" stroke-dasharray="5,4"'))
-    legend = [("loss", "#1f77b4", ""), ("accuracy", "#d62728", "")]
+    legend = [("loss", "#1f77b4", "")]
+    if has_accuracy:
+        legend.append(("accuracy", "#d62728", ""))
     if history.test_loss:
         legend.append(("test (dashed)", "#555", 'stroke-dasharray="5,4"'))
+    ly = top - 14  # a row of its own between the title and the plot
+    out.append('<g class="legend">')
     for k, (label, color, dash) in enumerate(legend):
-        lx = left + 10 + 110 * k
+        lx = left + 110 * k
         out.append(
-            f'<line x1="{lx}" x2="{lx + 20}" y1="{top + 12}" y2="{top + 12}" stroke="{color}" stroke-width="2" {dash}/>'
+            f'<line x1="{lx}" x2="{lx + 20}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2" {dash}/>'
         )
-        out.append(f'<text x="{lx + 25}" y="{top + 16}">{label}</text>')
+        out.append(f'<text x="{lx + 25}" y="{ly + 4}">{label}</text>')
+    out.append("</g>")
     out.append("</svg>")
     return "\n".join(s for s in out if s) + "\n"
