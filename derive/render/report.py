@@ -120,10 +120,18 @@ _MATHML_ATTRS = frozenset(
 _NS = "{http://www.w3.org/1998/Math/MathML}"
 # latex2mathml writes \log a as <mi>log</mi><mi>a</mi>, which MathML Core sets as "loga": add the
 # thin space TeX puts after an operator name, except before an opening bracket (TeX adds none).
-_FUNCTION_NAME = re.compile(
-    r"(<mi>(?:log|ln|exp|tanh|sinh|cosh|sin|cos|tan|max|min|det|diag|sup|inf)</mi>)"
-    r"(?!<mo[^>]*>(?:\(|\[|&#x00028;|&#x0005B;|&#x02061;))"
+# A name with a script (\tanh^2 z, \tanh' z) gets the space after the script, never inside the
+# <msup>, whose two children are its base and its exponent.
+_NAMES = r"(?:log|ln|exp|tanh|sinh|cosh|sin|cos|tan|max|min|det|diag|sup|inf)"
+_NO_BRACKET = r"(?!<mo[^>]*>(?:\(|\[|&#x00028;|&#x0005B;|&#x02061;))"
+_FUNCTION_NAME = re.compile(rf"(?<!<msup>)(?<!<msub>)(?<!<msubsup>)(<mi>{_NAMES}</mi>){_NO_BRACKET}")
+_SCRIPTED_FUNCTION_NAME = re.compile(
+    rf"(<(msup|msub|msubsup)><mi>{_NAMES}</mi>(?:(?!</?(?:msup|msub|msubsup)>).)*?</\2>){_NO_BRACKET}"
 )
+_THIN_SPACE = '<mspace width="0.167em" />'
+# latex2mathml puts the three parts of a matrix environment (bracket, table, bracket) straight
+# into an <msup> when a script follows it; braced, the matrix is one <mrow> and the <msup> has two.
+_MATRIX_ENV = re.compile(r"\\(begin|end)\{([pbBvV]?matrix)\}")
 # MathML Core renders mathvariant only on <mi>; write double-struck digits and letters directly.
 _DOUBLE_STRUCK = {str(d): chr(0x1D7D8 + d) for d in range(10)}
 _DOUBLE_STRUCK.update({"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ"})
@@ -151,16 +159,39 @@ def _brace_superscripts(latex: str) -> str:
     return _DOUBLE_SUPERSCRIPT.sub(r"{\1^{\2}}^", latex)
 
 
+def _brace_scripted_matrices(latex: str) -> str:
+    r"""``\begin{bmatrix}…\end{bmatrix}^{\top}`` → ``{\begin{bmatrix}…\end{bmatrix}}^{\top}`` (nested
+    matrices too), so that latex2mathml gives the script one base."""
+    starts: list[int] = []
+    opens: list[int] = []  # where to put "{" for each matrix that turns out to carry a script
+    closes: list[int] = []
+    for m in _MATRIX_ENV.finditer(latex):
+        if m[1] == "begin":
+            starts.append(m.start())
+        elif starts:
+            start = starts.pop()
+            if latex[m.end():].lstrip().startswith(("^", "_")):
+                opens.append(start)
+                closes.append(m.end())
+    out = latex
+    for pos, text in sorted([(p, "{") for p in opens] + [(p, "}") for p in closes], reverse=True):
+        out = out[:pos] + text + out[pos:]
+    return out
+
+
 @lru_cache(maxsize=4096)
 def clean_mathml(latex: str, display: bool = False) -> Markup | None:
     """``latex`` as MathML (block when ``display``) made only of allowed elements and attributes;
     None when latex2mathml cannot convert it or its output is not clean."""
     try:
-        markup = _latex2mathml(_brace_superscripts(latex), display="block" if display else "inline")
+        markup = _latex2mathml(
+            _brace_scripted_matrices(_brace_superscripts(latex)), display="block" if display else "inline"
+        )
     except Exception:  # latex2mathml raises assorted errors on LaTeX it does not know
         return None
     markup = _DS_RE.sub(lambda m: f"<{m[1]}>{_DOUBLE_STRUCK[m[2]]}</{m[1]}>", markup)
-    markup = _FUNCTION_NAME.sub(r'\1<mspace width="0.167em" />', markup)
+    markup = _FUNCTION_NAME.sub(rf"\1{_THIN_SPACE}", markup)
+    markup = _SCRIPTED_FUNCTION_NAME.sub(rf"\1{_THIN_SPACE}", markup)
     return Markup(markup) if markup and _is_clean_mathml(markup) else None
 
 
@@ -444,9 +475,12 @@ def render_markdown(obj: Derivation | ReportData) -> str:
     return markdown_environment().get_template("report.md.j2").render(r=_data(obj))
 
 
-def render_index(entries: Sequence[tuple[ReportData, dict[str, str]]]) -> str:
-    """The index page: one row per report, its summary and links (format → file name)."""
-    return html_environment().get_template("index.html.j2").render(entries=entries)
+def render_index(
+    entries: Sequence[tuple[ReportData, dict[str, str]]], notes: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The index page: one row per report, its summary and links (format → file name), then
+    ``notes``, the checked notes' reports as (name, link)."""
+    return html_environment().get_template("index.html.j2").render(entries=entries, notes=notes)
 
 
 # ------------------------------------------------------------------------------------------
