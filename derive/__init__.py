@@ -5,6 +5,6 @@ computer algebra, and the proved closed forms are compiled into a NumPy backprop
 """
 
 from .model.network import Network, NetworkError
+from .version import __version__
 
 __all__ = ["Network", "NetworkError", "__version__"]
-__version__ = "0.1.0"

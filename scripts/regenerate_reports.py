@@ -1,24 +1,55 @@
-"""Regenerate the committed reports: the same as ``derive report --out reports`` at the repo root.
+"""Regenerate the committed reports: the check reports of the example notes, then the catalog.
 
-Run it after a change to the derivation, the engine or the templates, review the diff, commit.
-Only the ``report`` command is loaded, so this works while other commands are being written.
+    python scripts/regenerate_reports.py [--catalog-only] [derive report options…]
+
+1. ``reports/notes/NAME.html`` for every ``examples/notes/NAME.yaml``: what
+   ``derive check examples/notes/NAME.yaml --report reports/notes/NAME.html`` writes
+   (about a minute; ``--catalog-only`` skips it).
+2. The catalog: the same as ``derive report --out reports`` at the repo root; its index.html
+   links the reports of step 1.
+
+Run it after a change to the derivation, the checker, the engine or the templates, review the
+diff, commit.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from derive import cli  # noqa: E402 - the checkout's derive, not an installed one
+from derive.cli.report import NOTES_FOLDER  # noqa: E402
+from derive.notes.check import check_file, summarize  # noqa: E402
+from derive.notes.claims import load_claims  # noqa: E402
+from derive.render.check_report import write_report  # noqa: E402
+
+REPORTS = ROOT / "reports"
+NOTES = ROOT / "examples" / "notes"
+
+
+def check_notes() -> None:
+    """Check every example note and write its HTML report under reports/notes/."""
+    for path in sorted(NOTES.glob("*.yaml")):
+        claims = load_claims(path.relative_to(ROOT))  # the report names the file as the repo does
+        results = check_file(claims)
+        out = write_report(str(REPORTS / NOTES_FOLDER / f"{path.stem}.html"), claims, results)
+        counts = summarize(results)
+        print(f"{out.relative_to(ROOT)}: {counts['holds']} hold, {counts['fails']} fail, "
+              f"{counts['undecided']} undecided", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.path.insert(0, str(ROOT))
-    from derive import cli
-
-    cli.COMMAND_MODULES = ("render.report",)  # the other commands are not needed to write reports
-    extra = sys.argv[1:] if argv is None else argv
-    return cli.main(["report", "--out", str(ROOT / "reports"), *extra])
+    extra = sys.argv[1:] if argv is None else list(argv)
+    os.chdir(ROOT)
+    if "--catalog-only" in extra:
+        extra.remove("--catalog-only")
+    else:
+        check_notes()
+    return cli.main(["report", "--out", str(REPORTS), *extra])
 
 
 if __name__ == "__main__":

@@ -104,6 +104,22 @@ def test_bad_layer_sizes(tmp_path: Path, command: str, net: str, needle: str) ->
     assert not list(tmp_path.iterdir()), "nothing written for refused input"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--net", "2,3,1", "--loss", "cce"],
+        ["gradcheck", "--net", "2,3,1", "--loss", "cce"],
+        ["train", "--data", "xor", "--net", "2,4,1", "--loss", "cce"],
+    ],
+    ids=["report", "gradcheck", "train"],
+)
+def test_softmax_over_one_unit_is_refused_everywhere(tmp_path: Path, argv: list[str]) -> None:
+    """A softmax over one unit is the constant 1: every gradient would be 0 and the cce loss meaningless."""
+    result = run(*argv, cwd=tmp_path)
+    assert_one_line_error(result, 2, "softmax over one output unit is the constant 1")
+    assert result.stdout == "" and not list(tmp_path.iterdir())
+
+
 def test_unknown_activation_and_case(tmp_path: Path) -> None:
     assert_one_line_error(run("report", "--net", "2,2,1", "--hidden", "swish", cwd=tmp_path), 2, "swish")
     assert_one_line_error(run("report", "no-such-case", cwd=tmp_path), 2, "no-such-case")
@@ -131,6 +147,68 @@ def test_bad_training_data(tmp_path: Path, X: np.ndarray, Y: np.ndarray, needle:
     data = _npz(tmp_path / "data.npz", X, Y)
     result = run("train", "--net", "2,3,1", "--loss", "bce", "--data", str(data), "--epochs", "1", cwd=tmp_path)
     assert_one_line_error(result, 2, needle)
+
+
+@pytest.mark.parametrize(
+    ("net", "loss", "Y", "needle"),
+    [
+        ("2,3,3", "cce", np.full((4, 3), 0.5), "target row 1 sums to 1.5; loss 'cce' needs probability rows"),
+        ("2,3,3", "cce", np.array([[1.5, -0.5, 0.0]] * 4), "target row 1 holds 1.5; loss 'cce' needs probability rows"),
+        ("2,3,1", "bce", np.array([[0.0], [1.0], [2.0], [1.0]]), "target row 3 holds 2; loss 'bce' needs targets in"),
+        ("2,3,1", "bce", np.array([[0.5], [-0.1], [0.2], [1.0]]), "target row 2 holds -0.1"),
+    ],
+    ids=["cce-sums", "cce-negative", "bce-above-1", "bce-negative"],
+)
+def test_targets_the_loss_is_not_defined_for(tmp_path: Path, net: str, loss: str, Y: np.ndarray, needle: str) -> None:
+    data = _npz(tmp_path / "data.npz", np.zeros((4, 2)), Y)
+    result = run("train", "--net", net, "--loss", loss, "--data", str(data), "--epochs", "1", cwd=tmp_path)
+    assert_one_line_error(result, 2, str(data), needle)
+    assert result.stdout == "", "refused before the banner"
+
+
+def test_probability_targets_are_accepted(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    Y = rng.random((8, 3))
+    data = _npz(tmp_path / "data.npz", rng.standard_normal((8, 2)), Y / Y.sum(1, keepdims=True))
+    result = run("train", "--net", "2,3,3", "--loss", "cce", "--data", str(data), "--epochs", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "needle"),
+    [
+        ("--lr", "-1", "argument --lr: '-1': must be a positive number"),
+        ("--lr", "0", "--lr"),
+        ("--lr", "inf", "--lr"),
+        ("--epochs", "-1", "--epochs"),
+        ("--batch", "0", "--batch"),
+        ("--momentum", "1", "--momentum"),
+        ("--test-fraction", "1", "--test-fraction"),
+        ("--every", "0", "--every"),
+        ("--save", ".", "is a folder"),
+        ("--plot", ".", "is a folder"),
+    ],
+)
+def test_train_arguments_are_checked_before_any_work(tmp_path: Path, option: str, value: str, needle: str) -> None:
+    result = run("train", "--data", "xor", option, value, cwd=tmp_path)
+    assert_one_line_error(result, 2, needle)
+    assert result.stdout == "", "no banner before a refusal"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--net", "1,1", "--time-limit", "0"],
+        ["report", "--net", "1,1", "--time-limit", "nan"],
+        ["report", "--net", "1,1", "--timeout", "-1"],  # the old name, still understood
+        ["check", "x.yaml", "--time-limit", "-1"],
+        ["gradcheck", "--net", "1,1", "--tol", "-1"],
+    ],
+)
+def test_time_limits_and_tolerances_are_positive(tmp_path: Path, argv: list[str]) -> None:
+    result = run(*argv, cwd=tmp_path)
+    assert_one_line_error(result, 2, argv[-2])
+    assert result.stdout == "" and not list(tmp_path.iterdir())
 
 
 def test_labels_out_of_range(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from derive.cli import check as check_command
 from derive.errors import InputError
 from derive.model.rules import sigmoid
-from derive.notes import check
 from derive.notes.check import check_file, latex_of
 from derive.notes.claims import load_claims, load_claims_text
 
@@ -299,7 +299,7 @@ def test_unusable_files_exit_2_with_one_line(tmp_path, capsys, content, words):
         path.write_bytes(content)
     else:
         path.write_text(content)
-    assert check.main(_args(path)) == 2
+    assert check_command.run(_args(path)) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and words in err and "bad.yaml" in err
 
@@ -313,8 +313,8 @@ def test_line_numbers_in_messages(tmp_path):
 
 
 def test_missing_and_directory(tmp_path, capsys):
-    assert check.main(_args(tmp_path / "nope.yaml")) == 2
-    assert check.main(_args(tmp_path)) == 2
+    assert check_command.run(_args(tmp_path / "nope.yaml")) == 2
+    assert check_command.run(_args(tmp_path)) == 2
 
 
 # ---- output -------------------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def test_json_output_matches_the_contract(tmp_path, capsys):
             r"\frac{\partial C_0}{\partial b^{(L)}} = 2 \sigma'(z^{(L)}) a^{(L)}",
         )
     )
-    status = check.main(_args(path, json=True))
+    status = check_command.run(_args(path, json=True))
     assert status == 1
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"file", "claims", "summary"}
@@ -343,7 +343,7 @@ def test_json_output_matches_the_contract(tmp_path, capsys):
 def test_terminal_output_and_exit_zero(tmp_path, capsys):
     path = tmp_path / "c.yaml"
     path.write_text(claims_file(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 2(a^{(L)} - y)"))
-    assert check.main(_args(path)) == 0
+    assert check_command.run(_args(path)) == 0
     out = capsys.readouterr().out
     assert "holds" in out and "\033[" not in out  # no colour when not a tty
 
@@ -356,8 +356,8 @@ def test_reports_are_written_and_user_latex_is_inert(tmp_path):
         + f"  - id: evil\n    latex: '{evil}'\n"
     )
     html, tex = tmp_path / "r.html", tmp_path / "r.tex"
-    assert check.main(_args(path, report=str(html))) == 1
-    assert check.main(_args(path, report=str(tex))) == 1
+    assert check_command.run(_args(path, report=str(html))) == 1
+    assert check_command.run(_args(path, report=str(tex))) == 1
     page = html.read_text()
     assert "<math" in page and "<script" not in page
     body = tex.read_text()
@@ -496,13 +496,13 @@ def test_each_yaml_document_gives_its_claims_its_own_meaning(tmp_path, capsys):
     assert [r.section for r in results] == ["sigmoid part", "relu part", "relu part"]
     path = tmp_path / "parts.yaml"
     path.write_text(PARTS)
-    code = check.main(argparse.Namespace(file=str(path), json=True, report=None, time_limit=20.0))
+    code = check_command.run(argparse.Namespace(file=str(path), json=True, report=None, time_limit=20.0))
     data = json.loads(capsys.readouterr().out)
     assert code == 1
     assert [c["section"] for c in data["claims"]] == ["sigmoid part", "relu part", "relu part"]
     assert data["summary"] == {"holds": 2, "fails": 1, "undecided": 0}
     out = tmp_path / "parts.html"
-    check.main(argparse.Namespace(file=str(path), json=False, report=str(out), time_limit=20.0))
+    check_command.run(argparse.Namespace(file=str(path), json=False, report=str(out), time_limit=20.0))
     text = capsys.readouterr().out
     assert "— relu part" in text.splitlines()
     html = out.read_text()

@@ -113,6 +113,8 @@ def networks(draw: st.DrawFn) -> tuple[Network, int, int]:
     sizes = draw(st.lists(st.integers(1, 4), min_size=layers + 1, max_size=layers + 1))
     hidden = draw(st.lists(st.sampled_from(HIDDEN), min_size=layers - 1, max_size=layers - 1))
     output, loss = draw(st.sampled_from(PAIRS))
+    if output == "softmax":
+        sizes[-1] = max(2, sizes[-1])  # a softmax over one unit is refused: it is the constant 1
     l2 = draw(st.sampled_from([0.0, 0.0, 0.1, 0.73]))
     m = draw(st.integers(1, 4))
     seed = draw(st.integers(0, 2**16))

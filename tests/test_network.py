@@ -27,6 +27,8 @@ from derive.model.network import MAX_LAYER_SIZE
         ({"sizes": [2, 2], "l2": float("nan")}, "l2 must be a finite number >= 0"),
         ({"sizes": [2, 2], "bias": "row"}, "unknown bias convention"),
         ({"sizes": [2, 3, 3], "hidden": "softmax", "output": "softmax", "loss": "cce"}, "only supported as the output"),
+        ({"sizes": [2, 4, 1], "output": "softmax", "loss": "cce"}, "a softmax over one output unit is the constant 1"),
+        ({"sizes": [3, 1], "output": "softmax", "loss": "cce"}, "at least 2 units"),
     ],
 )
 def test_invalid_networks_are_refused_with_one_sentence(kwargs: dict, message: str) -> None:

@@ -6,8 +6,11 @@ the derivation; the golden tests (test_golden.py) render the real catalog.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import sympy as sp
 from markupsafe import escape
 
 from derive import Network, cli
+from derive.cli import report as report_command
 from derive.model.catalog import CATALOG
 from derive.proof.derivation import Derivation, Step
 from derive.render import report, reportdata
@@ -85,15 +89,14 @@ class WrongEngine:
 
 @pytest.fixture
 def run(monkeypatch, capsys):
-    """Run ``derive report …`` through the real CLI (only the report command registered) with the
-    derivation built by hand; returns (exit status, stdout, stderr)."""
+    """Run ``derive report …`` through the real CLI with the derivation built by hand;
+    returns (exit status, stdout, stderr)."""
     verdicts: dict[str, tuple[str, ...]] = {}
 
     def fake_derive(net: Network, **options: object) -> Derivation:
         return fake_derivation(net, verdicts.get(net.name, ("proved",) * 5))
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("render.report",))
-    monkeypatch.setattr("derive.proof.derivation.derive", fake_derive)
+    monkeypatch.setattr("derive.cli.report.derive", fake_derive)
 
     def _run(*argv: str, steps: dict[str, tuple[str, ...]] | None = None) -> tuple[int, str, str]:
         verdicts.clear()
@@ -192,10 +195,81 @@ def test_fragment_for_jupyter_has_no_page_around_it():
     selectors = [p.strip() for s in re.findall(r"([^{};]+)\{", css) if not s.strip().startswith("@")
                  for p in s.split(",")]
     assert len(selectors) > 50
-    assert all(s.startswith((".derive-report", ".derive-page")) for s in selectors), selectors
+    # every rule under the report's root, two classes strong (as strong as a notebook's output rules)
+    assert all(s.startswith((".derive-report.derive-report", ".derive-page")) for s in selectors), selectors
     assert d.to_html().startswith("<!DOCTYPE html>")
     latex = d._repr_latex_()
     assert latex.startswith("$$") and latex.endswith("$$") and r"\boxed{" in latex
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="no chromium to lay the page out (Debian: chromium)")
+# Measures the laid-out page and writes what it found into <pre id="probe"> (read back with --dump-dom).
+PROBE = """<pre id="probe"></pre><script>
+const root = document.querySelector('.derive-report');
+const style = (el) => getComputedStyle(el);
+const found = {cells: [], cards: [], tables: [], rows: [], boxes: []};
+for (const cell of root.querySelectorAll('table.defs th, table.defs td')) found.cells.push(style(cell).textAlign);
+for (const card of root.querySelectorAll('.counts div')) {
+  const dt = card.querySelector('dt').getBoundingClientRect(), dd = card.querySelector('dd').getBoundingClientRect();
+  found.cards.push(dd.top >= dt.bottom - 1);
+}
+for (const table of root.querySelectorAll('table')) found.tables.push(style(table).tableLayout);
+for (const row of root.querySelectorAll('tbody tr:not(.bad)')) found.rows.push(style(row).backgroundColor);
+for (const box of root.querySelectorAll('.equation.boxed .box')) {
+  const b = box.getBoundingClientRect(), m = box.querySelector('math').getBoundingClientRect();
+  found.boxes.push([m.left - b.left, b.right - m.right]);
+}
+document.getElementById('probe').textContent = JSON.stringify(found);
+</script>"""
+
+
+def _laid_out(page: str, tmp_path: Path) -> dict:
+    """What Chromium measures on ``page`` (with PROBE appended)."""
+    path = tmp_path / "page.html"
+    path.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1000,2000", "--virtual-time-budget=5000", "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    probe = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert probe and probe[1], done.stderr[-2000:]
+    return json.loads(html.unescape(probe[1]))
+
+
+def _assert_laid_out_as_designed(found: dict) -> None:
+    assert found["cells"] and set(found["cells"]) <= {"left", "start"}, found["cells"]
+    assert found["cards"] and all(found["cards"]), "each count sits under its label"
+    assert found["tables"] and set(found["tables"]) == {"auto"}
+    assert found["rows"] and set(found["rows"]) == {"rgba(0, 0, 0, 0)"}, "no striped rows"
+    assert found["boxes"] and all(left >= 8 and right >= 8 for left, right in found["boxes"]), found["boxes"]
+    assert all(abs(left - right) < 4 for left, right in found["boxes"]), "as much room on the right as on the left"
+
+
+@NEEDS_CHROMIUM
+def test_report_page_is_laid_out_as_designed(tmp_path):
+    page = report.render_html(fake_derivation(CATALOG["sigmoid-mse"]))
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)  # let the probe run
+    _assert_laid_out_as_designed(_laid_out(page, tmp_path))
+
+
+@NEEDS_CHROMIUM
+def test_notebook_styles_do_not_reach_into_the_report(tmp_path):
+    """The fragment Jupyter shows, inside a page with a notebook's output styles
+    (tests/data/notebook.css: right-aligned cells, fixed table layout, striped rows, run-in dt/dd)."""
+    notebook_css = (Path(__file__).parent / "data" / "notebook.css").read_text(encoding="utf-8")
+    fragment = fake_derivation(CATALOG["sigmoid-mse"])._repr_html_()
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{notebook_css}</style></head><body>"
+        f"<div class='jp-OutputArea-output jp-RenderedHTMLCommon'>{fragment}</div></body></html>"
+    )
+    _assert_laid_out_as_designed(_laid_out(page, tmp_path))
+    bare = page.replace(fragment, report.render_html_fragment(fake_derivation(CATALOG["sigmoid-mse"])).replace(
+        "<style>", "<style media='not all'>"))  # the same fragment without its own sheet
+    found = _laid_out(bare, tmp_path)
+    assert "right" in found["cells"] and not all(found["cards"]), "the notebook sheet is hostile, as meant"
 
 
 # ---- the numeric table -------------------------------------------------------------------------
@@ -336,10 +410,10 @@ def test_out_must_be_a_folder(run, tmp_path):
 
 
 def test_formats_are_parsed_and_validated():
-    assert report.parse_formats("html,tex") == ("html", "tex")
-    assert report.parse_formats(" MD , html,md") == ("md", "html")
+    assert report_command.parse_formats("html,tex") == ("html", "tex")
+    assert report_command.parse_formats(" MD , html,md") == ("md", "html")
     with pytest.raises(Exception, match="choose from html,tex,pdf,md"):
-        report.parse_formats("pdf,doc")
+        report_command.parse_formats("pdf,doc")
 
 
 def test_custom_network_and_markdown(run, tmp_path):
@@ -348,7 +422,7 @@ def test_custom_network_and_markdown(run, tmp_path):
     assert status == 0, err
     md = (tmp_path / "net-2-3-1-relu-identity-mse.md").read_text()
     assert md.startswith("# net-2-3-1-relu-identity-mse") and "$$\\boxed{" in md
-    assert "| W(1)\\[1,1\\] |" in md and "```python" in md
+    assert "| $\\partial J / \\partial W^{(1)}_{11}$ |" in md and "```python" in md
     assert not (tmp_path / "index.html").exists()  # the index is an HTML page
 
 
@@ -372,3 +446,60 @@ def test_templates_are_found_in_the_checkout():
     dirs = report.template_dirs()
     assert any((d / "report.html.j2").is_file() for d in dirs)
     assert Path(report.__file__).resolve().parents[2] / "templates" in dirs
+
+
+# ---- progress, the index of checked notes, the options ---------------------------------------
+
+
+def test_progress_shows_each_step_as_it_is_verified(tmp_path, capsys):
+    status = cli.main(["report", "--net", "1,1", "--out", str(tmp_path), "--format", "md", "--progress"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    shown = [int(n) for n in re.findall(r"(\d+) steps verified", err)]
+    steps = int(re.search(r": (\d+) steps, ", out)[1])
+    assert steps >= 5 and shown == list(range(steps + 1)), err[-1000:]  # each step, in order
+    assert "steps verified" not in out, "progress goes to stderr; stdout keeps one line per network"
+
+
+def test_no_progress_when_not_on_a_terminal(run, tmp_path):
+    status, _, err = run("sigmoid-mse", "--out", str(tmp_path))  # stderr is captured: not a terminal
+    assert status == 0 and "steps verified" not in err
+
+
+def test_index_links_the_check_reports_under_notes(run, tmp_path):
+    (tmp_path / "notes").mkdir()
+    for name in ("seed_b", "seed_a"):
+        (tmp_path / "notes" / f"{name}.html").write_text("<!DOCTYPE html>")
+    status, _, _ = run("sigmoid-mse", "--out", str(tmp_path))
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert status == 0 and "Checked notes" in index
+    assert index.index('<a href="notes/seed_a.html">seed_a</a>') < index.index('<a href="notes/seed_b.html">seed_b</a>')
+    status, _, _ = run("sigmoid-mse", "--out", str(tmp_path / "alone"))
+    assert "Checked notes" not in (tmp_path / "alone" / "index.html").read_text(encoding="utf-8")
+
+
+def test_time_limit_is_the_one_name_and_timeout_still_works(run, tmp_path):
+    assert run("sigmoid-mse", "--out", str(tmp_path), "--time-limit", "3")[0] == 0
+    assert run("sigmoid-mse", "--out", str(tmp_path), "--timeout", "3")[0] == 0  # the old name, hidden
+
+
+@pytest.mark.parametrize(
+    ("command", "title"),
+    [("report", "network (instead of a catalog case):"), ("gradcheck", "network (instead of a catalog case):"),
+     ("train", "network (default: chosen for the data set):")],
+)
+def test_each_command_names_its_network_options(command, title, capsys):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    out = capsys.readouterr().out
+    assert title in out
+    if command in ("report", "check"):
+        assert "--time-limit" in out and "--timeout" not in out
+
+
+def test_check_format_help_prints_the_claims_format(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["check", "--format-help"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 0 and err == ""
+    assert out == (Path(__file__).resolve().parent.parent / "docs" / "CLAIMS_FORMAT.md").read_text(encoding="utf-8")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +15,7 @@ import pytest
 from derive import Network
 from derive.cli import main as cli_main
 from derive.engine import datasets
-from derive.engine.train import class_labels, fit, svg_curve
+from derive.engine.train import History, class_labels, fit, svg_curve, ticks
 from derive.errors import InputError
 
 
@@ -75,8 +78,6 @@ def test_class_labels_and_svg() -> None:
     assert class_labels(np.array([[0.0], [1.0]])).tolist() == [0, 1]
     assert class_labels(np.array([[0.2, 0.8]])).tolist() == [1]
     assert class_labels(np.array([[0.3]])) is None
-    from derive.engine.train import History
-
     svg = svg_curve(History(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.75, 1.0]), "a <title> & more")
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "a &lt;title&gt; &amp; more" in svg and "<polyline" in svg
@@ -186,7 +187,8 @@ def test_missing_scikit_learn_is_one_line(monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     code, _, err = _run(["train", "--data", "digits"], capsys)
     assert code == 2
-    assert err.strip() == "derive: error: digits: the digits data set needs scikit-learn: pip install 'derive[digits]'"
+    hint = "pip install 'derive-backprop[digits]'"  # the distribution's name, not the import name
+    assert err.strip() == f"derive: error: digits: the digits data set needs scikit-learn: {hint}"
 
 
 def test_digits_default_command_reaches_95_percent(capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,3 +200,105 @@ def test_digits_default_command_reaches_95_percent(capsys: pytest.CaptureFixture
     seconds = float(summary.split("trained in ")[1].split(" s")[0])
     test_acc = float(summary.split("test accuracy ")[1].rstrip("%")) / 100
     assert test_acc >= 0.95 and seconds < 30, summary
+
+
+# ---- Ctrl-C, the plot, the help --------------------------------------------------------------
+
+
+def _interrupt_training(argv: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Start ``derive train ARGV`` with output to pipes (no PYTHONUNBUFFERED), wait for its first
+    epoch line, press Ctrl-C (SIGINT to the child alone) and return (exit status, stdout, stderr)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "derive", "train", "--every", "1", "--no-progress", *argv],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    try:
+        seen = []
+        while not any(line.startswith("epoch") for line in seen):  # training has started: the handler is in
+            line = child.stdout.readline()
+            assert line, f"derive train ended before its first epoch: {seen}, {child.stderr.read()[-2000:]}"
+            seen.append(line)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return child.returncode, "".join(seen) + out, err
+
+
+def test_ctrl_c_saves_the_parameters_where_asked(tmp_path: Path) -> None:
+    saved = tmp_path / "out" / "params.npz"
+    code, out, err = _interrupt_training(
+        ["--data", "spirals", "--epochs", "1000000", "--save", str(saved), "--plot", str(tmp_path / "c.svg")], tmp_path
+    )
+    assert code == 130, err
+    assert f"saved the parameters to {saved}" in err and "Traceback" not in err
+    assert "interrupted in epoch" in err.strip().splitlines()[-1]
+    params = np.load(saved)
+    assert params["W1"].shape == (32, 2) and params["W3"].shape == (1, 32)
+    assert params["sizes"].tolist() == [2, 32, 32, 1]
+    assert np.all(np.isfinite(params["W2"])) and len(params["history_loss"]) >= 1
+    assert (tmp_path / "c.svg").read_text().startswith("<svg")
+    assert not list(saved.parent.glob(".*.tmp")), "the write was atomic: no temporary left"
+    assert "trained in" not in out, "the run did not finish normally"
+
+
+def test_ctrl_c_without_save_names_the_file_it_wrote(tmp_path: Path) -> None:
+    (tmp_path / "derive-train-interrupted.npz").write_bytes(b"an earlier run's file, kept")
+    code, _, err = _interrupt_training(["--data", "spirals", "--epochs", "1000000"], tmp_path)
+    assert code == 130, err
+    assert "saved the parameters to derive-train-interrupted-2.npz" in err, err
+    assert np.load(tmp_path / "derive-train-interrupted-2.npz")["b1"].shape == (32,)
+    assert (tmp_path / "derive-train-interrupted.npz").read_bytes() == b"an earlier run's file, kept"
+
+
+def test_fit_stops_between_steps_when_asked() -> None:
+    data = datasets.xor()
+    engine = Network([2, 4, 1], hidden="tanh", output="sigmoid", loss="bce").compile()
+    params = engine.init_params(0)
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 7  # after 7 whole steps (batch 1: 4 steps per epoch)
+
+    history = fit(engine, params, data.X, data.targets_for(2, 1), lr=0.1, epochs=100, batch=1, stop=stop)
+    assert history.stopped and history.epochs == 1 and len(calls) == 8
+
+
+@pytest.mark.parametrize("hi", [0.0123, 0.186 * 4, 0.93, 1.0, 2.7, 7.0, 250.0, 1e-9])
+def test_loss_ticks_are_round(hi: float) -> None:
+    values, decimals = ticks(hi)
+    step = values[1] - values[0]
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert any(abs(mantissa - m) < 1e-9 for m in (1, 2, 5)), (hi, values)
+    assert values[0] == 0 and values[-1] >= hi > values[-2] and 2 <= len(values) <= 7
+    assert all(float(f"{v:.{decimals}f}") == v for v in values), "the labels print the ticks exactly"
+
+
+def test_the_plot_has_round_ticks_and_a_legend_off_the_curves() -> None:
+    n = 150
+    history = History(
+        loss=[0.93 * 0.97**i for i in range(n)], accuracy=[0.5 + 0.5 * i / n for i in range(n)],
+        test_loss=[0.95 * 0.97**i for i in range(n)], test_accuracy=[0.5 + 0.4 * i / n for i in range(n)],
+    )  # fmt: skip
+    svg = svg_curve(history, "t")
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', svg)  # the loss axis
+    assert labels == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+    epochs = re.findall(r'text-anchor="middle">(\d+)</text>', svg)
+    assert epochs == ["1", "50", "100", "150"]
+    assert re.findall(r">(\d+)%</text>", svg) == ["0", "20", "40", "60", "80", "100"]
+    plot_top = float(re.search(r'<rect x="\d+" y="([\d.]+)" width="\d+" height="\d+" fill="none"', svg)[1])
+    legend = re.search(r'<g class="legend">(.*?)</g>', svg, re.S)[1]
+    legend_ys = [float(y) for y in re.findall(r' y\d?="([\d.]+)"', legend)]
+    curve_ys = [float(p.split(",")[1]) for pts in re.findall(r'points="([^"]+)"', svg) for p in pts.split()]
+    assert legend_ys and max(legend_ys) + 6 < plot_top <= min(curve_ys), "the legend sits above the plot area"
+
+
+def test_train_help_names_its_own_network_group(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "network (default: chosen for the data set):" in out and "catalog" not in out

@@ -1,25 +1,26 @@
-"""The ``derive`` command: argparse front end; every subcommand lives in its own module.
+"""The ``derive`` command: argparse front end; each subcommand is a module of this package.
 
-Each command module exposes ``add_parser(subparsers)`` that registers its subcommand and sets
-``func`` (a function ``args -> int`` exit status). Errors meant for the user are
-``DeriveError`` and become one line on stderr with exit status 2 (tracebacks only with --debug);
-Ctrl-C exits 130. An ``OSError`` (a folder that cannot be created, no permission, a full disk)
-is the machine refusing, not a bug: one line and exit status 2 as well.
+Each command module (report, check, train, gradcheck) exposes ``add_parser(subparsers)``, which
+registers its subcommand and sets ``func`` (a function ``args -> int`` exit status). Errors meant
+for the user are ``DeriveError`` and become one line on stderr with exit status 2 (tracebacks
+only with --debug); Ctrl-C exits 130. An ``OSError`` (a folder that cannot be created, no
+permission, a full disk) is the machine refusing, not a bug: one line and exit status 2 as well.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from ..errors import DeriveError
-from ..model import rules
+from ..version import __version__
+from . import check, gradcheck, report, train
+from .options import add_network_arguments, network_from_args
 
-__all__ = ["add_network_arguments", "main", "network_from_args"]
+__all__ = ["COMMANDS", "add_network_arguments", "build_parser", "main", "network_from_args"]
 
-COMMAND_MODULES = ("render.report", "notes.check", "engine.train", "engine.gradcheck")
+COMMANDS = (report, check, train, gradcheck)  # in the order `derive --help` lists them
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,52 +28,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def add_network_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that describe one network on the command line (report, train, gradcheck)."""
-    group = parser.add_argument_group("network (instead of a catalog case)")
-    group.add_argument("--net", metavar="SIZES", help="layer sizes, e.g. 2,2,2")
-    group.add_argument(
-        "--hidden", default="sigmoid", metavar="ACT",
-        help="hidden activation, or one per hidden layer: sigmoid,tanh (default: sigmoid)",
-    )
-    group.add_argument("--output", default=None, metavar="ACT", help="output activation (default: by loss)")
-    group.add_argument("--loss", default="mse", choices=list(rules.LOSSES), help="loss (default: mse)")
-    group.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA", help="L2 strength (default: 0)")
-    group.add_argument("--bias", default="separate", choices=["separate", "column"], help="bias convention")
-
-
-def network_from_args(args: argparse.Namespace):  # -> Network
-    """The Network described by --net/--hidden/--output/--loss/--l2, or a one-line DeriveError."""
-    from ..model.network import Network, NetworkError
-
-    try:
-        sizes = [int(s) for s in str(args.net).split(",")]
-    except ValueError:
-        raise NetworkError(f"--net {args.net!r}: layer sizes must be integers separated by commas") from None
-    hidden: str | list[str] = args.hidden.split(",") if "," in args.hidden else args.hidden
-    output = args.output or rules.default_output(args.loss)
-    return Network(sizes, hidden=hidden, output=output, loss=args.loss, l2=args.l2, bias=args.bias)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="derive", description="Prove backpropagation: derive, verify, compile, report.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    parser.add_argument("--version", action="version", version=f"derive {_version()}")
+    parser.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"derive.{name}").add_parser(sub)
+    for command in COMMANDS:
+        command.add_parser(sub)
     return parser
 
 
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
+def _line_buffered() -> None:
+    """Each line reaches a pipe (tee, a log, a test) as it is printed, not when a block fills up."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(line_buffering=True)
+            except (ValueError, OSError):  # a closed or unusual stream: leave it as it is
+                pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _line_buffered()
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
@@ -96,5 +76,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"derive: internal error: {type(err).__name__}: {err} (rerun with --debug)", file=sys.stderr)
         return 3
-
-

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..version import DISTRIBUTION
 
-__all__ = ["BUILTIN", "Dataset", "digits", "load", "load_file", "spirals", "split_indices", "xor"]
+__all__ = ["BUILTIN", "Dataset", "check_targets", "digits", "load", "load_file", "spirals", "split_indices", "xor"]
 
 BUILTIN = ("xor", "spirals", "digits")
 
@@ -65,6 +66,32 @@ class Dataset:
         if classes > n_out:
             raise InputError(f"labels go up to {classes - 1} but the network has {n_out} outputs", self.name)
         return np.eye(n_out)[self.labels]
+
+
+# What each loss needs of its targets (the losses not listed take any real numbers).
+_TARGET_DOMAINS = {
+    "bce": "targets in [0, 1]",
+    "cce": "probability rows: entries in [0, 1] that sum to 1",
+}
+SUM_TOLERANCE = 1e-6  # how far from 1 a cce target row may sum (rounding in a file)
+
+
+def check_targets(Y: np.ndarray, loss: str, name: str) -> None:
+    """Refuse targets the loss is not defined for, naming the first bad row (1-based)."""
+    need = _TARGET_DOMAINS.get(loss)
+    if need is None:
+        return
+    outside = np.flatnonzero(np.any((Y < 0) | (Y > 1), axis=1))
+    if loss == "cce":
+        sums = Y.sum(axis=1)
+        off = np.flatnonzero(np.abs(sums - 1) > SUM_TOLERANCE)
+        if off.size and (not outside.size or off[0] < outside[0]):
+            row = int(off[0])
+            raise InputError(f"target row {row + 1} sums to {sums[row]:g}; loss {loss!r} needs {need}", name)
+    if outside.size:
+        row = int(outside[0])
+        bad = Y[row][(Y[row] < 0) | (Y[row] > 1)][0]
+        raise InputError(f"target row {row + 1} holds {bad:g}; loss {loss!r} needs {need}", name)
 
 
 def split_indices(
@@ -111,7 +138,9 @@ def digits() -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise InputError("the digits data set needs scikit-learn: pip install 'derive[digits]'", "digits") from None
+        raise InputError(
+            f"the digits data set needs scikit-learn: pip install '{DISTRIBUTION}[digits]'", "digits"
+        ) from None
     bunch = load_digits()
     return Dataset("digits", bunch.data.astype(np.float64) / 16.0, labels=bunch.target.astype(np.int64), n_classes=10)
 

@@ -1,4 +1,4 @@
-"""``derive gradcheck``: the engine's gradients against two independent witnesses.
+"""The engine's gradients against two independent witnesses (the ``derive gradcheck`` command is in derive/cli).
 
 1. Central finite differences of the engine's own cost, in float64, with the five-point
    stencil (error O(h⁴)), so agreement to ~1e-10 is expected rather than hoped for.
@@ -12,7 +12,6 @@ the exit status is 1 when any exceeds the tolerance (default 1e-7).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,10 @@ import numpy as np
 from ..model.network import Network
 from .compiled import Engine, Params
 
-__all__ = ["LayerErrors", "MAX_SYMBOLIC_PARAMETERS", "add_parser", "check_network", "main"]
+__all__ = [
+    "CheckResult", "LayerErrors", "MAX_SYMBOLIC_PARAMETERS", "check_network", "finite_difference_grads",
+    "symbolic_grads",
+]
 
 MAX_SYMBOLIC_PARAMETERS = 60  # sympy.diff of the whole cost per parameter: fine for small networks
 KINK_MARGIN = 1e-2  # ReLU pre-activations closer than this to 0 would break finite differences
@@ -154,57 +156,3 @@ def check_network(net: Network, seed: int = 0, m: int = 3, symbolic: bool = True
         sym_err = [max(_rel(gW, rW), _rel(gb, rb)) for (gW, gb), (rW, rb) in zip(grads1, sym, strict=True)]
     result.layers = [LayerErrors(l, f, s) for l, (f, s) in enumerate(zip(fd_err, sym_err, strict=True), start=1)]
     return result
-
-
-# ---- the command ---------------------------------------------------------------------------
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from ..cli import add_network_arguments
-
-    parser = subparsers.add_parser(
-        "gradcheck",
-        help="check the engine's gradients against finite differences and SymPy",
-        description="Compare the compiled engine's dJ/dW and dJ/db with central finite differences "
-        "(float64) and with sympy.diff of the symbolic cost at a random point. Prints the largest "
-        "relative error per layer; exit status 1 when any exceeds --tol. Without CASE or --net: "
-        "every catalog case.",
-    )
-    parser.add_argument("cases", nargs="*", metavar="CASE", help="catalog case names (default: all)")
-    add_network_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random point (default 0)")
-    parser.add_argument("--tol", type=float, default=1e-7, help="largest relative error allowed (default 1e-7)")
-    parser.add_argument("--no-symbolic", action="store_true", help="skip the SymPy column")
-    parser.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    from ..cli import network_from_args
-    from ..model.catalog import CATALOG, case
-
-    nets: list[tuple[str, Network]] = [(name, case(name)) for name in args.cases]
-    if args.net is not None:
-        net = network_from_args(args)
-        nets.append((net.label, net))
-    if not nets:
-        nets = list(CATALOG.items())
-
-    width = max(len(name) for name, _ in nets)
-    print(f"{'network':<{width}}  layer  finite differences  symbolic (sympy.diff)  verdict")
-    failed = 0
-    for name, net in nets:
-        result = check_network(net, seed=args.seed, symbolic=not args.no_symbolic)
-        for i, e in enumerate(result.layers):
-            sym = f"{e.symbolic:.1e}" if e.symbolic is not None else "skipped"
-            worst = max(e.finite_differences, e.symbolic or 0.0)
-            verdict = "ok" if worst <= args.tol else "FAIL"
-            label = name if i == 0 else ""
-            print(f"{label:<{width}}  {e.layer:>5}  {e.finite_differences:>18.1e}  {sym:>21}  {verdict}")
-        if result.cost_error is not None and result.cost_error > args.tol:
-            print(f"{'':<{width}}  cost J differs from the symbolic cost by {result.cost_error:.1e}  FAIL")
-        for note in result.notes:
-            print(f"{'':<{width}}  note: {note}")
-        failed += result.worst() > args.tol
-    total = len(nets)
-    print(f"{total - failed} of {total} networks within {args.tol:g}")
-    return 1 if failed else 0

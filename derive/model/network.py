@@ -101,6 +101,11 @@ class Network:
             raise NetworkError(
                 f"loss {self.loss!r} needs a {' or '.join(loss.output_names)} output, not {self.output!r}"
             )
+        if self.output == "softmax" and self.sizes[-1] < 2:
+            raise NetworkError(
+                f"a softmax over one output unit is the constant 1, so {self.loss} would learn nothing: "
+                "give the output layer at least 2 units (or use a sigmoid output with loss 'bce')"
+            )
         if self.bias not in ("separate", "column"):
             raise NetworkError(f"unknown bias convention {self.bias!r}; choose 'separate' or 'column'")
 

@@ -1,4 +1,4 @@
-"""``derive check``: prove, refute or diagnose each claim of a claims file.
+"""Checking a claims file: prove, refute or diagnose each claim (the ``derive check`` command is in derive/cli).
 
 For every claim: parse the chain ``a = b = c``; find its free indices and their ranges; for
 each link and each index value, evaluate both sides (``derive.meaning``), compare them at random
@@ -11,30 +11,24 @@ file; inside, every symbolic stage has its own deadline and falls back to numeri
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
-import json
 import multiprocessing
-import os
 import random
 import re
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
-from ..errors import DeriveError, InputError
 from ..exprs import as_expr
 from ..model import rules
 from ..proof.prover import DIGITS, Verification, Witness, numeric_value, numeric_witness, verify
 from ..timelimit import Deadline, deadline
-from .claims import ClaimsFile, ClaimSpec, load_claims
+from .claims import ClaimsFile, ClaimSpec
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
 from .meaning import (
@@ -55,7 +49,7 @@ from .meaning import (
 )
 from .notation import Call, Matrix, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition, to_latex
 
-__all__ = ["CLAIM_TIME_LIMIT", "add_parser", "check_claim", "check_file", "latex_of", "main"]
+__all__ = ["CLAIM_TIME_LIMIT", "check_claim", "check_file", "format_terminal", "latex_of", "summarize", "to_json"]
 
 CLAIM_TIME_LIMIT = 20.0  # seconds for one claim, all links and index values together (a file: at most 1000)
 MAX_ASSIGNMENTS = 48
@@ -935,62 +929,3 @@ def format_terminal(path: str, results: list[ClaimResult], colour: bool) -> str:
     counts = summarize(results)
     lines.append(f"{path}: {counts['holds']} hold, {counts['fails']} fail, {counts['undecided']} undecided")
     return "\n".join(lines)
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``derive check``."""
-    p = subparsers.add_parser(
-        "check",
-        help="check hand-written backprop formulas (a YAML claims file)",
-        description="Prove, refute (with a counterexample) or diagnose each claim of a claims file. "
-        "Exit 0 when every claim holds, 1 when any fails or is undecided, 2 when the file is unusable.",
-    )
-    p.add_argument("file", metavar="FILE.yaml", help="the claims file (see CLAIMS_FORMAT.md)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--report", metavar="OUT", help="also write a report: OUT.html or OUT.tex")
-    p.add_argument(
-        "--time-limit",
-        type=float,
-        default=CLAIM_TIME_LIMIT,
-        metavar="S",
-        help=f"seconds per claim (default {CLAIM_TIME_LIMIT:g})",
-    )
-    p.set_defaults(func=main)
-    return p
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``derive check``; returns the exit status."""
-    try:
-        if args.report and Path(args.report).suffix.lower() not in (".html", ".htm", ".tex"):
-            raise InputError("--report must end in .html or .tex", file=args.report)
-        if args.time_limit <= 0:
-            raise InputError("--time-limit must be positive")
-        cf = load_claims(args.file)
-        results = check_file(cf, args.time_limit)
-        if args.report:
-            from ..render.check_report import write_report
-
-            write_report(args.report, cf, results)
-    except DeriveError as err:
-        print(f"derive: error: {err}", file=sys.stderr)
-        return err.exit_code
-    if args.json:
-        print(json.dumps(to_json(args.file, results), indent=2, ensure_ascii=False))
-    else:
-        colour = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
-        print(format_terminal(args.file, results, colour))
-    return 0 if all(r.verdict == "holds" for r in results) else 1
-
-
-def run(argv: list[str] | None = None) -> int:
-    """``python -m derive.check FILE`` without the rest of the CLI."""
-    parser = argparse.ArgumentParser(prog="derive")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
-    args = parser.parse_args(["check", *(sys.argv[1:] if argv is None else argv)])
-    return main(args)
-
-
-if __name__ == "__main__":
-    sys.exit(run())

@@ -1,4 +1,4 @@
-"""Reports of a derivation: HTML (MathML, no JavaScript), LaTeX and PDF, Markdown; ``derive report``.
+"""Reports of a derivation: HTML (MathML, no JavaScript), LaTeX and PDF, Markdown.
 
 One Jinja2 environment per format, all reading ``templates/``:
 
@@ -15,20 +15,17 @@ reports (the claims checker's) reuse the same environments, filters and style sh
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import jinja2
 from latex2mathml.converter import convert as _latex2mathml
@@ -36,11 +33,9 @@ from markupsafe import Markup, escape
 
 from ..errors import DeriveError, InputError
 from ..fileio import safe_join, write_atomic
-from ..proof.prover import DEFAULT_TIMEOUT
-from .reportdata import SEED, ReportData, build_report, report_name
+from .reportdata import ReportData, build_report
 
 if TYPE_CHECKING:
-    from ..model.network import Network
     from ..proof.derivation import Derivation
 
 __all__ = [
@@ -49,11 +44,9 @@ __all__ = [
     "TEX_PACKAGES",
     "ReportError",
     "TexSafe",
-    "add_parser",
     "compile_pdf",
     "html_environment",
     "latex_environment",
-    "main",
     "markdown_environment",
     "mathml",
     "render_html",
@@ -127,10 +120,18 @@ _MATHML_ATTRS = frozenset(
 _NS = "{http://www.w3.org/1998/Math/MathML}"
 # latex2mathml writes \log a as <mi>log</mi><mi>a</mi>, which MathML Core sets as "loga": add the
 # thin space TeX puts after an operator name, except before an opening bracket (TeX adds none).
-_FUNCTION_NAME = re.compile(
-    r"(<mi>(?:log|ln|exp|tanh|sinh|cosh|sin|cos|tan|max|min|det|diag|sup|inf)</mi>)"
-    r"(?!<mo[^>]*>(?:\(|\[|&#x00028;|&#x0005B;|&#x02061;))"
+# A name with a script (\tanh^2 z, \tanh' z) gets the space after the script, never inside the
+# <msup>, whose two children are its base and its exponent.
+_NAMES = r"(?:log|ln|exp|tanh|sinh|cosh|sin|cos|tan|max|min|det|diag|sup|inf)"
+_NO_BRACKET = r"(?!<mo[^>]*>(?:\(|\[|&#x00028;|&#x0005B;|&#x02061;))"
+_FUNCTION_NAME = re.compile(rf"(?<!<msup>)(?<!<msub>)(?<!<msubsup>)(<mi>{_NAMES}</mi>){_NO_BRACKET}")
+_SCRIPTED_FUNCTION_NAME = re.compile(
+    rf"(<(msup|msub|msubsup)><mi>{_NAMES}</mi>(?:(?!</?(?:msup|msub|msubsup)>).)*?</\2>){_NO_BRACKET}"
 )
+_THIN_SPACE = '<mspace width="0.167em" />'
+# latex2mathml puts the three parts of a matrix environment (bracket, table, bracket) straight
+# into an <msup> when a script follows it; braced, the matrix is one <mrow> and the <msup> has two.
+_MATRIX_ENV = re.compile(r"\\(begin|end)\{([pbBvV]?matrix)\}")
 # MathML Core renders mathvariant only on <mi>; write double-struck digits and letters directly.
 _DOUBLE_STRUCK = {str(d): chr(0x1D7D8 + d) for d in range(10)}
 _DOUBLE_STRUCK.update({"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ"})
@@ -158,16 +159,39 @@ def _brace_superscripts(latex: str) -> str:
     return _DOUBLE_SUPERSCRIPT.sub(r"{\1^{\2}}^", latex)
 
 
+def _brace_scripted_matrices(latex: str) -> str:
+    r"""``\begin{bmatrix}…\end{bmatrix}^{\top}`` → ``{\begin{bmatrix}…\end{bmatrix}}^{\top}`` (nested
+    matrices too), so that latex2mathml gives the script one base."""
+    starts: list[int] = []
+    opens: list[int] = []  # where to put "{" for each matrix that turns out to carry a script
+    closes: list[int] = []
+    for m in _MATRIX_ENV.finditer(latex):
+        if m[1] == "begin":
+            starts.append(m.start())
+        elif starts:
+            start = starts.pop()
+            if latex[m.end():].lstrip().startswith(("^", "_")):
+                opens.append(start)
+                closes.append(m.end())
+    out = latex
+    for pos, text in sorted([(p, "{") for p in opens] + [(p, "}") for p in closes], reverse=True):
+        out = out[:pos] + text + out[pos:]
+    return out
+
+
 @lru_cache(maxsize=4096)
 def clean_mathml(latex: str, display: bool = False) -> Markup | None:
     """``latex`` as MathML (block when ``display``) made only of allowed elements and attributes;
     None when latex2mathml cannot convert it or its output is not clean."""
     try:
-        markup = _latex2mathml(_brace_superscripts(latex), display="block" if display else "inline")
+        markup = _latex2mathml(
+            _brace_scripted_matrices(_brace_superscripts(latex)), display="block" if display else "inline"
+        )
     except Exception:  # latex2mathml raises assorted errors on LaTeX it does not know
         return None
     markup = _DS_RE.sub(lambda m: f"<{m[1]}>{_DOUBLE_STRUCK[m[2]]}</{m[1]}>", markup)
-    markup = _FUNCTION_NAME.sub(r'\1<mspace width="0.167em" />', markup)
+    markup = _FUNCTION_NAME.sub(rf"\1{_THIN_SPACE}", markup)
+    markup = _SCRIPTED_FUNCTION_NAME.sub(rf"\1{_THIN_SPACE}", markup)
     return Markup(markup) if markup and _is_clean_mathml(markup) else None
 
 
@@ -451,9 +475,12 @@ def render_markdown(obj: Derivation | ReportData) -> str:
     return markdown_environment().get_template("report.md.j2").render(r=_data(obj))
 
 
-def render_index(entries: Sequence[tuple[ReportData, dict[str, str]]]) -> str:
-    """The index page: one row per report, its summary and links (format → file name)."""
-    return html_environment().get_template("index.html.j2").render(entries=entries)
+def render_index(
+    entries: Sequence[tuple[ReportData, dict[str, str]]], notes: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The index page: one row per report, its summary and links (format → file name), then
+    ``notes``, the checked notes' reports as (name, link)."""
+    return html_environment().get_template("index.html.j2").render(entries=entries, notes=notes)
 
 
 # ------------------------------------------------------------------------------------------
@@ -493,19 +520,8 @@ def compile_pdf(tex: str, jobname: str = "report") -> bytes:
 
 
 # ------------------------------------------------------------------------------------------
-# Writing reports and the ``derive report`` command.
+# Writing reports.
 # ------------------------------------------------------------------------------------------
-
-
-def parse_formats(text: str) -> tuple[str, ...]:
-    """"html,tex" → ("html", "tex"); an argparse error naming the choices otherwise."""
-    chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(
-            f"unknown format {', '.join(map(repr, unknown)) or repr(text)}; choose from {','.join(FORMATS)}"
-        )
-    return tuple(dict.fromkeys(chosen))
 
 
 def write_reports(data: ReportData, out: Path, formats: Iterable[str]) -> dict[str, str]:
@@ -524,130 +540,3 @@ def write_reports(data: ReportData, out: Path, formats: Iterable[str]) -> dict[s
         write_atomic(path, content)
         written[fmt] = path.relative_to(out.resolve()).as_posix()
     return written
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register ``derive report``."""
-    from ..cli import add_network_arguments
-
-    parser = subparsers.add_parser(
-        "report",
-        help="write the derivation reports (HTML, LaTeX, PDF, Markdown)",
-        description=(
-            "Derive, verify and report each network: its picture and definitions, every step with "
-            "its verdict, a numeric gradient table and the generated NumPy source. Without CASE or "
-            "--net, the whole built-in catalog. Exit 0 when every step is proved exactly and the "
-            "numbers agree, 1 when a step is numeric-only or fails, 2 on unusable input."
-        ),
-    )
-    parser.add_argument("cases", nargs="*", metavar="CASE", help="catalog cases (default: all of them)")
-    parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
-    parser.add_argument(
-        "--format", dest="formats", type=parse_formats, default=DEFAULT_FORMATS, metavar="FMT[,FMT…]",
-        help=f"any of {','.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)}); pdf needs pdflatex",
-    )
-    parser.add_argument("--name", default=None, help="name of the --net report (default: from its spec)")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the numeric point (default: {SEED})")
-    parser.add_argument(
-        "--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-        help=(
-            "time limit of the exact proof of each step, in seconds; a step that takes longer rests on "
-            f"the 50-digit numeric witness and is reported as numeric (default: {DEFAULT_TIMEOUT:g})"
-        ),
-    )
-    add_network_arguments(parser)
-    parser.set_defaults(func=main)
-
-
-def _positive_seconds(text: str) -> float:
-    """``--timeout`` as a finite number of seconds above 0 (an argparse error otherwise)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (0 < seconds < float("inf")):
-        raise argparse.ArgumentTypeError(f"{text!r}: the time limit must be a positive number of seconds")
-    return seconds
-
-
-def _networks(args: argparse.Namespace) -> list[Network]:
-    from ..cli import network_from_args
-    from ..model.catalog import CATALOG, case
-    from ..model.network import Network
-
-    nets = [case(name) for name in args.cases]
-    if args.net is not None:
-        net = network_from_args(args)
-        name = args.name if args.name is not None else report_name(net)
-        nets.append(Network(net.sizes, net.hidden, net.output, net.loss, net.l2, net.bias, name=name))
-    elif args.name is not None:
-        raise InputError("--name names the --net network; there is no --net")
-    return nets or list(CATALOG.values())
-
-
-def _check_output(names: Sequence[str], out: Path, formats: Sequence[str]) -> None:
-    """Refuse, before any work, names that are no file name or would leave ``out``."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} exists and is not a folder")
-    for name in names:
-        if not name or not name.strip() or any(not ch.isprintable() for ch in name):
-            raise InputError(f"report name {name!r} cannot be a file name")
-        if name == "index" and "html" in formats:
-            raise InputError("report name 'index' is taken by the index page; choose another --name")
-        for suffix in SUFFIX.values():
-            safe_join(out, name + suffix)
-        if "/" in name or "\\" in name or name in (".", ".."):
-            raise InputError(f"report name {name!r} must be a file name, without '/' or '\\'")
-        if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-            raise InputError(f"report name {name[:40]!r}… is longer than {MAX_NAME_BYTES} bytes")
-    if len(set(names)) != len(names):
-        raise InputError(f"two reports would have the same name: {', '.join(names)}")
-
-
-def _slowest(derivation: Derivation) -> str:
-    """", slowest proof 0.26 s (title)": timings go to the terminal, never into a report file."""
-    timed = [s for s in derivation.steps if isinstance(getattr(s, "exact_seconds", None), (int, float))]
-    if not timed:
-        return ""
-    step = max(timed, key=lambda s: s.exact_seconds)
-    return f"; slowest proof {step.exact_seconds:.2f} s: {step.title}"
-
-
-def main(args: argparse.Namespace) -> int:
-    """``derive report``: returns 0 when every report is fully proved and its numbers agree."""
-    from ..proof.derivation import derive
-
-    formats: tuple[str, ...] = args.formats
-    if "pdf" in formats:
-        pdflatex()  # before any work: a missing TeX is unusable input, said in one line
-    out = Path(args.out)
-    nets = _networks(args)
-    _check_output([net.name for net in nets], out, formats)
-    entries: list[tuple[ReportData, dict[str, str]]] = []
-    all_ok = True
-    for net in nets:
-        started = time.perf_counter()
-        derivation = derive(net, timeout=args.timeout)
-        derived = time.perf_counter()
-        data = build_report(derivation, seed=args.seed)
-        written = write_reports(data, out, formats)
-        done = time.perf_counter()
-        entries.append((data, written))
-        all_ok &= data.ok
-        s = data.summary
-        check = "numbers agree" if data.numeric.ok else "NUMBERS DISAGREE"
-        if not data.numeric.engine_available:
-            check += f" ({data.numeric.engine_note})"
-        files = ", ".join(str(out / f) for f in written.values())
-        print(
-            f"{data.name}: {s['steps']} steps, {s['proved']} proved, {s['numeric']} numeric only, "
-            f"{s['fails']} failing; {check} -> {files} "
-            f"[derive {derived - started:.2f} s, report {done - derived:.2f} s{_slowest(derivation)}]"
-        )
-    if "html" in formats:
-        index = write_atomic(safe_join(out, "index.html"), render_index(entries))
-        print(f"index: {index}")
-    proved = sum(data.ok for data, _ in entries)
-    print(f"{proved} of {len(entries)} report{'s' if len(entries) != 1 else ''} fully proved with agreeing numbers")
-    sys.stdout.flush()
-    return 0 if all_ok else 1
