@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from ..model import rules
 from ..model.network import Network, NetworkError
 
 __all__ = [
@@ -30,7 +31,7 @@ def add_network_arguments(parser: argparse.ArgumentParser, title: str) -> argpar
         help="hidden activation, or one per hidden layer: sigmoid,tanh (default: sigmoid)",
     )
     group.add_argument("--output", default=None, metavar="ACT", help="output activation (default: by loss)")
-    group.add_argument("--loss", default="mse", choices=["mse", "sq", "bce", "cce"], help="loss (default: mse)")
+    group.add_argument("--loss", default="mse", choices=list(rules.LOSSES), help="loss (default: mse)")
     group.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA", help="L2 strength (default: 0)")
     group.add_argument("--bias", default="separate", choices=["separate", "column"], help="bias convention")
     return group
@@ -43,7 +44,7 @@ def network_from_args(args: argparse.Namespace) -> Network:
     except ValueError:
         raise NetworkError(f"--net {args.net!r}: layer sizes must be integers separated by commas") from None
     hidden: str | list[str] = args.hidden.split(",") if "," in args.hidden else args.hidden
-    output = args.output or {"cce": "softmax"}.get(args.loss, "sigmoid")
+    output = args.output or rules.default_output(args.loss)
     return Network(sizes, hidden=hidden, output=output, loss=args.loss, l2=args.l2, bias=args.bias)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..model import rules
 from ..version import DISTRIBUTION
 
 __all__ = ["BUILTIN", "Dataset", "check_targets", "digits", "load", "load_file", "spirals", "split_indices", "xor"]
@@ -68,30 +69,11 @@ class Dataset:
         return np.eye(n_out)[self.labels]
 
 
-# What each loss needs of its targets (the losses not listed take any real numbers).
-_TARGET_DOMAINS = {
-    "bce": "targets in [0, 1]",
-    "cce": "probability rows: entries in [0, 1] that sum to 1",
-}
-SUM_TOLERANCE = 1e-6  # how far from 1 a cce target row may sum (rounding in a file)
-
-
 def check_targets(Y: np.ndarray, loss: str, name: str) -> None:
     """Refuse targets the loss is not defined for, naming the first bad row (1-based)."""
-    need = _TARGET_DOMAINS.get(loss)
-    if need is None:
-        return
-    outside = np.flatnonzero(np.any((Y < 0) | (Y > 1), axis=1))
-    if loss == "cce":
-        sums = Y.sum(axis=1)
-        off = np.flatnonzero(np.abs(sums - 1) > SUM_TOLERANCE)
-        if off.size and (not outside.size or off[0] < outside[0]):
-            row = int(off[0])
-            raise InputError(f"target row {row + 1} sums to {sums[row]:g}; loss {loss!r} needs {need}", name)
-    if outside.size:
-        row = int(outside[0])
-        bad = Y[row][(Y[row] < 0) | (Y[row] > 1)][0]
-        raise InputError(f"target row {row + 1} holds {bad:g}; loss {loss!r} needs {need}", name)
+    problem = rules.loss(loss).invalid_targets(Y)
+    if problem is not None:
+        raise InputError(problem, name)
 
 
 def split_indices(

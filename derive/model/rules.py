@@ -401,20 +401,34 @@ def _probability_targets(rng: np.random.Generator, m: int, n: int, hard: bool) -
     return Y / Y.sum(1, keepdims=True)
 
 
+SUM_TOLERANCE = 1e-6  # how far from 1 a cce target row may sum (rounding in a file)
+
+
 def _any_targets(Y: np.ndarray) -> str | None:
     return None
 
 
+def _first_outside_unit_interval(Y: np.ndarray, need: str) -> str | None:
+    outside = np.flatnonzero(np.any((Y < 0) | (Y > 1), axis=1))
+    if not outside.size:
+        return None
+    row = int(outside[0])
+    bad = Y[row][(Y[row] < 0) | (Y[row] > 1)][0]
+    return f"target row {row + 1} holds {bad:g}; {need}"
+
+
 def _targets_in_unit_interval(Y: np.ndarray) -> str | None:
-    if np.any((Y < 0) | (Y > 1)):
-        return "bce targets must lie in [0, 1]"
-    return None
+    return _first_outside_unit_interval(Y, "loss 'bce' needs targets in [0, 1]")
 
 
 def _targets_are_probabilities(Y: np.ndarray) -> str | None:
-    if np.any(Y < 0) or not np.allclose(Y.sum(1), 1.0, rtol=0, atol=1e-6):
-        return "cce targets must be rows of probabilities (each >= 0, summing to 1)"
-    return None
+    need = "loss 'cce' needs probability rows: entries in [0, 1] that sum to 1"
+    sums = Y.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1) > SUM_TOLERANCE)
+    outside = np.flatnonzero(np.any((Y < 0) | (Y > 1), axis=1))
+    if off.size and (not outside.size or off[0] < outside[0]):
+        return f"target row {int(off[0]) + 1} sums to {sums[off[0]]:g}; {need}"
+    return _first_outside_unit_interval(Y, need)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,8 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
-from sympy.printing.latex import LatexPrinter
 
 from ..exprs import as_expr
-from ..model import rules
 from ..proof.prover import DIGITS, Verification, Witness, numeric_value, numeric_witness, verify
 from ..timelimit import Deadline, deadline
 from .claims import ClaimsFile, ClaimSpec
@@ -48,6 +46,7 @@ from .meaning import (
     walk,
 )
 from .notation import Call, Matrix, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition, to_latex
+from .printing import latex_of
 
 __all__ = ["CLAIM_TIME_LIMIT", "check_claim", "check_file", "format_terminal", "latex_of", "summarize", "to_json"]
 
@@ -58,37 +57,6 @@ MAX_ASSIGNMENTS = 48
 # ----------------------------------------------------------------------------------------------
 # LaTeX of SymPy values with the notes' names
 # ----------------------------------------------------------------------------------------------
-
-
-class _NotesPrinter(LatexPrinter):
-    """Symbols are named by their LaTeX key (``a^{(L)}``, ``out_{h1}``): print them verbatim."""
-
-    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:  # noqa: ARG002
-        name = expr.name
-        if name in ("lambda",):
-            return r"\lambda"
-        return name
-
-    def _print_Pow(self, expr: sp.Pow, **kwargs: Any) -> str:
-        # The registry's functions print themselves without a power slot: σ(x)^2 -> \left(σ(x)\right)^{2}
-        if rules.is_defined(expr.base) and expr.exp.is_Integer and expr.exp > 0:
-            return r"\left(" + self._print(expr.base) + r"\right)^{" + self._print(expr.exp) + "}"
-        return super()._print_Pow(expr, **kwargs)
-
-    _print_DefSymbol = _print_Symbol  # noqa: N815 - SymPy's printer dispatches on class names
-    _print_Dummy = _print_Symbol  # noqa: N815
-
-
-def latex_of(value: Value) -> str:
-    """LaTeX for a scalar or a matrix (bmatrix), names as the notes write them."""
-    printer = _NotesPrinter({"mat_delim": "[", "mat_str": "bmatrix"})
-    if is_matrix(value):
-        rows = [
-            " & ".join(printer.doprint(value[i, j]) for j in range(value.shape[1]))  # type: ignore[index,union-attr]
-            for i in range(value.shape[0])
-        ]  # type: ignore[union-attr]
-        return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
-    return printer.doprint(value)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .meaning import (
     walk,
 )
 from .notation import BinOp, Deriv, Name, Node, Transpose
+from .printing import latex_of
 
 __all__ = ["diagnose"]
 
@@ -244,8 +245,6 @@ def _activation_factors(env: Env) -> list[tuple[sp.Expr, str]]:
 
 
 def _derivative_factor(env: Env, same: _Same, Lf: Value, Rf: Value) -> str | None:
-    from .check import latex_of
-
     for d, f in _activation_factors(env):
         dfull = env.expand(d)
         prime = latex_of(sp.Function(f"{_fname(f)}'")(f.args[0]))
@@ -462,8 +461,6 @@ def _renamed(
 
 def _symbolic_factor(env: Env, Lf: Value, Rf: Value) -> str | None:
     """The right side has a factor the true value lacks (or lacks one it has)."""
-    from .check import latex_of
-
     if is_matrix(Lf) or is_matrix(Rf) or Lf == 0 or Rf == 0:
         return None
     if sp.count_ops(Lf) + sp.count_ops(Rf) > 400:

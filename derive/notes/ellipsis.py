@@ -21,9 +21,10 @@ import sympy as sp
 
 from .lexer import Token
 from .notation import BinOp, Dots, Given, Matrix, Name, Neg, Node, Script, children, walk
+from .values import MeaningError, ShapeError, Value, is_matrix
 
 if TYPE_CHECKING:
-    from .meaning import Evaluator, Value
+    from .meaning import Evaluator
 
 MAX_HIDDEN_TERMS = 500  # an ellipsis standing for more terms is refused, not written out
 MAX_MATRIX_ENTRIES = 10_000  # nor is a matrix with ellipses of more entries
@@ -37,7 +38,6 @@ def expand(node: Node, ev: Evaluator, like: Value | None = None) -> tuple[Node, 
     """``node`` with every ellipsis replaced by what it stands for, and the (row, column) entries
     of ``node`` (a matrix) that no pattern explains; those are taken from ``like``, the other side
     of the claim (without it they are an error)."""
-    from .meaning import MeaningError
 
     reader = _Reader(ev)
     hidden: list[tuple[int, int]] = []
@@ -92,7 +92,6 @@ class _Reader:
         return None if shift is None else (words[0].value, shift)
 
     def bind(self, letters: dict[str, int]) -> None:
-        from .meaning import MeaningError
 
         for letter, v in letters.items():
             if self.bound.get(letter, v) != v:
@@ -326,7 +325,6 @@ def _sum_of(terms: list[tuple[str, Node]], pos: int) -> Node:
 
 def _expand_sum(terms: list[tuple[str, Node]], reader: _Reader) -> list[tuple[str, Node]]:
     """The signed terms with each ellipsis replaced by the terms it stands for."""
-    from .meaning import MeaningError
 
     out: list[tuple[str, Node]] = []
     for k, (sign, term) in enumerate(terms):
@@ -344,7 +342,6 @@ def _expand_sum(terms: list[tuple[str, Node]], reader: _Reader) -> list[tuple[st
 
 def _hidden_terms(first: Node, last: Node, reader: _Reader) -> list[Node]:
     """The terms between ``first`` and ``last``: their moving indices step by one."""
-    from .meaning import MeaningError
 
     slots = _differences(first, last, reader.ev)
     if not slots:
@@ -373,7 +370,6 @@ def _hidden_terms(first: Node, last: Node, reader: _Reader) -> list[Node]:
 
 def _split_row(row: list[Node]) -> tuple[list[Node], list[Node], bool]:
     """The entries before and after a row's ellipsis (and whether it has one)."""
-    from .meaning import MeaningError
 
     places = [k for k, c in enumerate(row) if isinstance(c, Dots)]
     if not places:
@@ -386,7 +382,6 @@ def _split_row(row: list[Node]) -> tuple[list[Node], list[Node], bool]:
 def _extent(before: list, after: list, p: int, reader: _Reader, what: str) -> int:
     """The number of rows (or columns) of a matrix from the last entry before its ellipsis (at p)
     and the first after it, when no other side gives the shape."""
-    from .meaning import MeaningError
 
     if before and after:
         slots = _differences(before[-1], after[0], reader.ev) or []
@@ -402,7 +397,6 @@ def _extent(before: list, after: list, p: int, reader: _Reader, what: str) -> in
 
 
 def _expand_matrix(node: Matrix, reader: _Reader, like: Value | None) -> tuple[Matrix, list[tuple[int, int]]]:
-    from .meaning import MeaningError, ShapeError, is_matrix
 
     rows = node.rows
     dotted = [k for k, r in enumerate(rows) if all(isinstance(c, Dots) for c in r)]

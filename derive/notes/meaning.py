@@ -24,6 +24,7 @@ import sympy as sp
 
 from ..exprs import as_expr
 from ..model import rules
+from .ellipsis import expand as expand_ellipsis
 from .lexer import Token
 from .notation import (
     Abs,
@@ -53,6 +54,7 @@ from .notation import (
     parse_script,
     walk,
 )
+from .values import DefSymbol, MeaningError, ShapeError, UnknownName, Value, is_matrix, shape_of, shape_text
 
 __all__ = [
     "DefSymbol",
@@ -67,7 +69,6 @@ __all__ = [
 ]
 
 INDEX_LETTERS = frozenset("ijklnpqt")
-Value = sp.Expr | sp.ImmutableMatrix
 
 # Functions a name may stand for (``symbols: {\sigma: sigmoid}``): the registry's activations, the
 # elementary ones, and an arbitrary differentiable function.
@@ -83,39 +84,6 @@ DIRECT_FUNCTIONS = {
     "ln": "log",
     "\\exp": "exp",
 }
-
-
-class MeaningError(ValueError):
-    """A formula that reads but has no meaning; the message is one sentence."""
-
-
-class UnknownName(MeaningError):  # noqa: N818 - reads as what it is
-    def __init__(self, key: str) -> None:
-        super().__init__(f"{key} has no meaning here (not defined, declared, or used in the definitions)")
-        self.key = key
-
-
-class ShapeError(MeaningError):
-    """Shapes that do not fit (a shape mismatch)."""
-
-
-class DefSymbol(sp.Symbol):
-    """The placeholder of a defined name: a symbol that ``Env.expand`` replaces by its definition."""
-
-
-def is_matrix(v: object) -> bool:
-    return isinstance(v, sp.MatrixBase)
-
-
-def shape_of(v: Value) -> tuple[int, int]:
-    return v.shape if is_matrix(v) else (1, 1)  # type: ignore[union-attr,return-value]
-
-
-def shape_text(v: Value) -> str:
-    if not is_matrix(v):
-        return "a scalar"
-    r, c = v.shape  # type: ignore[union-attr]
-    return f"{r}×{c}"
 
 
 def _collapse(v: Value) -> Value:
@@ -1040,9 +1008,7 @@ class Evaluator:
 
 def _rebuilt(node: Node, ev: Evaluator) -> Node:
     """``node`` with its ellipses written out (no other side to take hidden entries from)."""
-    from .ellipsis import expand
-
-    return expand(node, ev)[0]
+    return expand_ellipsis(node, ev)[0]
 
 
 def multiply(a: Value, b: Value, kind: str | None) -> Value:

@@ -511,8 +511,9 @@ def prove_equal(pairs: Sequence[Pair], timeout: float | None = DEFAULT_TIMEOUT) 
                 if _node_count(d, MAX_NODES) > MAX_NODES:
                     return False, f"expression larger than {MAX_NODES} nodes; exact proof not attempted"
                 if not _is_zero_exactly(d, end):
-                    late = time.monotonic() >= end
-                    why = f"exceeded the time limit of {timeout:g} s" if late else "exact simplification did not reach 0"
+                    why = "exact simplification did not reach 0"
+                    if time.monotonic() >= end:
+                        why = f"exceeded the time limit of {timeout:g} s"
                     return False, f"{why} (entry {i + 1} of {len(pairs)})"
     except ProofTimeoutError as err:
         return False, str(err)
