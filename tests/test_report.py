@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sympy as sp
 from markupsafe import escape
 
 from derive import Network, cli
 from derive.cli import report as report_command
+from derive.engine.witness import gradient_witness, witness_point
 from derive.model.catalog import CATALOG
 from derive.proof.derivation import Derivation, Step
 from derive.render import report, reportdata
@@ -39,13 +39,12 @@ NEEDS_TEX = pytest.mark.skipif(
 
 def fake_derivation(net: Network, verdicts: tuple[str, ...] = ("proved",) * 5) -> Derivation:
     """A small derivation by hand: one step per verdict, two of them boxed closed forms."""
-    x = sp.Symbol("x")
     T = r"^{\top}"
     templates = [
         ("sigmoid derivative σ′ = σ(1 − σ)", r"\sigma'(x) = \sigma(x)\,(1 - \sigma(x))",
          "sigmoid derivative", None, "identity", False),
         ("output error δ⁽²⁾", r"\delta^{(2)} = (a^{(2)} - y) \odot \sigma'(z^{(2)})", "chain rule", 2,
-         "closed-form", True),
+         "chain", True),
         ("error of layer 1",
          rf"\delta^{{(1)}} = \left(W^{{(2)}}\right){T} \delta^{{(2)}} \odot \sigma'(z^{{(1)}})",
          r"chain rule: \partial z_j / \partial a_k = W_{jk}", 1, "chain", False),
@@ -62,7 +61,7 @@ def fake_derivation(net: Network, verdicts: tuple[str, ...] = ("proved",) * 5) -
             "numeric": "exact proof timed out after 5 s; 3 random points at 50 digits agree",
             "fails": "lhs − rhs = 2 x at x = 1",
         }[verdict]
-        steps.append(Step(title, latex, rule, x, x, layer=layer, kind=kind, boxed=boxed, verdict=verdict,
+        steps.append(Step(title, latex, rule, layer=layer, kind=kind, boxed=boxed, verdict=verdict,
                           evidence=evidence, numeric_max_error=3e-51 if verdict != "fails" else None))
     return Derivation(net, steps)
 
@@ -275,9 +274,14 @@ def test_notebook_styles_do_not_reach_into_the_report(tmp_path):
 # ---- the numeric table -------------------------------------------------------------------------
 
 
+def _witness(net: Network, engine: object | None = None, note: str = "engine not available (test)"):
+    params, X, Y = witness_point(net, reportdata.SEED, 3)
+    return gradient_witness(net, params, X, Y, engine, note, seed=reportdata.SEED)
+
+
 @pytest.mark.parametrize("case", list(CATALOG))
 def test_closed_form_agrees_with_finite_differences(case):
-    check = reportdata.numeric_check(CATALOG[case], None, "engine not available (test)")
+    check = reportdata.numeric_check(CATALOG[case], _witness(CATALOG[case]))
     assert check.ok and len(check.rows) == check.total == CATALOG[case].n_parameters
     assert all(row.fd_error == "< 1e-12" for row in check.rows)
 
@@ -316,7 +320,7 @@ def test_a_crashing_engine_is_a_finding_not_a_crash(run, tmp_path, monkeypatch):
 
 def test_big_networks_show_a_capped_table():
     net = Network([30, 20, 10], hidden="tanh", output="softmax", loss="cce")
-    check = reportdata.numeric_check(net, None, "engine not available (test)")
+    check = reportdata.numeric_check(net, _witness(net))
     assert check.capped and len(check.rows) <= reportdata.TABLE_CAP and check.ok
     assert {row.label_text.split("[")[0] for row in check.rows} == {"W(1)", "b(1)", "W(2)", "b(2)"}
     picture = reportdata.diagram(net)

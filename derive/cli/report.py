@@ -16,7 +16,8 @@ from ..errors import InputError
 from ..fileio import safe_join, write_atomic
 from ..model.catalog import CATALOG, case
 from ..model.network import Network
-from ..proof.derivation import Derivation, Step, derive
+from ..proof.builder import derive
+from ..proof.derivation import Derivation, Step
 from ..proof.prover import DEFAULT_TIMEOUT
 from ..render.report import (
     DEFAULT_FORMATS,

@@ -30,11 +30,12 @@ import numpy as np
 from scipy import special
 
 from ..errors import InputError
+from ..model import network as network_module
 from .codegen import generate_source
+from .train import History, fit
 
 if TYPE_CHECKING:
     from ..model.network import Network
-    from .train import History
 
 __all__ = ["Engine", "Params", "array_namespace", "compile_network"]
 
@@ -304,8 +305,6 @@ class Engine:
 
         Returns the history: loss and accuracy per epoch (see :func:`derive.train.fit`).
         """
-        from .train import fit
-
         return fit(self, params, X, Y, lr=lr, epochs=epochs, batch=batch, momentum=momentum, rng=rng, **options)
 
     def check(self, params: Params, X: Any, Y: Any | None = None, where: str = "input") -> None:
@@ -351,3 +350,6 @@ def compile_network(net: Network, xp: Any = None, buffered: bool = True) -> Engi
     if default is not None:
         engine._compiled(default)  # fail now, not at the first call, if the namespace lacks a function
     return engine
+
+
+network_module.OPERATIONS["compile"] = compile_network

@@ -7,16 +7,16 @@ and the cost J = (1/m) Σ loss + λ/(2m) Σ‖W‖² with the bias excluded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sympy as sp
 
 from ..errors import DeriveError
 from . import rules
 
-if TYPE_CHECKING:  # imported lazily at call time so that ``import derive`` stays light
+if TYPE_CHECKING:
     from ..engine.compiled import Engine
     from ..proof.derivation import Derivation
 
@@ -152,17 +152,25 @@ class Network:
         """The symbolic model with ``m`` examples (symbols for every weight, input and target)."""
         return SymbolicModel(self, m)
 
-    def derive(self, **options: object) -> Derivation:
-        """The step-by-step derivation of ∂J/∂W and ∂J/∂b, every step verified."""
-        from ..proof.derivation import derive
+    def derive(self, **options: Any) -> Derivation:
+        """The step-by-step derivation of ∂J/∂W and ∂J/∂b, every step verified (derive.proof)."""
+        return _operation("derive")(self, **options)
 
-        return derive(self, **options)
+    def compile(self, **options: Any) -> Engine:
+        """The proven closed forms generated into NumPy code, no SymPy at call time (derive.engine)."""
+        return _operation("compile")(self, **options)
 
-    def compile(self, **options: object) -> Engine:
-        """The proven closed forms generated into NumPy code (no SymPy at call time)."""
-        from ..engine.compiled import compile_network
 
-        return compile_network(self, **options)
+# derive() and compile() are provided by the proof and engine packages, which register them here
+# when they are imported (``import derive`` imports both): the model never imports a stage above it.
+OPERATIONS: dict[str, Callable[..., Any]] = {}
+
+
+def _operation(name: str) -> Callable[..., Any]:
+    try:
+        return OPERATIONS[name]
+    except KeyError:
+        raise RuntimeError(f"Network.{name}() is provided by the derive package: import derive first") from None
 
 
 def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:

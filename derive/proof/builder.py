@@ -1,53 +1,46 @@
-"""Builds a network's derivation, step by step, each step verified as it is made.
+"""Builds a network's derivation: lemmas proved for every size, then instantiated, layer by layer.
 
-The order is the order of the notes: the model's definitions; the generic identities of the
-rules in use; at the output layer ∂ℓ/∂a^(L), ∂a^(L)/∂z^(L), the chain rule and the closed form
-of δ^(L); the δ recursion down the hidden layers; the L2 term; then ∂J/∂W^(l) and ∂J/∂b^(l) per
-layer, each proved against SymPy's own derivative of the fully written-out cost J.
+The order is the order of the notes:
 
-Symbols: ℓ is the loss of one example, δ^(l) = ∂ℓ/∂z^(l). Layer-level steps are checked on the
-network's own sizes with fresh symbols for z^(l) (so "ℓ as a function of z^(l)" is literal).
+1. the generic identities of the rules in use (σ' = σ(1−σ) for a free x, the softmax Jacobian
+   and δ^(L) = a − y for n units, the overflow-free forms the engine uses);
+2. the lemmas, proved once for symbolic widths and m (derive.proof.lemmas): pre-activation
+   derivatives, the loss derivative, the output error, the δ recursion of each hidden
+   activation, the gradient of one example and of the cost (mean over m, L2 without the bias);
+3. the chain for this network, by induction on l = L, …, 1: δ^(L) by the output lemma, δ^(l) from
+   δ^(l+1) by the recursion lemma, ∂J/∂W^(l) and ∂J/∂b^(l) by the gradient lemmas — each step
+   the lemma instantiated with the network's sizes. Small networks also get the instance
+   cross-check (SymPy's derivative of the written-out J, derive.proof.instance).
+
+Every step is verified as it is made; a lemma is proved once per process.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
-from sympy import Expr
 
+from ..engine import witness
+from ..engine.compiled import compile_network
+from ..model import network as network_module
 from ..model import rules
-from ..model.network import Network, SymbolicModel
-from . import identities
+from ..model.network import Network, NetworkError
+from . import identities, lemmas, prover
 from .derivation import Derivation, Step
-from .prover import Verification, verify, verify_groups
+from .instance import CROSS_CHECK_PARAMETERS, cross_check_layer
+from .prover import Verification, verify
 
-__all__ = ["DerivationBuilder"]
+__all__ = ["DEFAULT_EXAMPLES", "DerivationBuilder", "derive"]
 
-Pair = tuple[Expr, Expr]
-
-
-_ELL = sp.Function("ell")  # an arbitrary differentiable loss, for steps that hold for any ℓ
+Pair = tuple[sp.Expr, sp.Expr]
 
 
-def _concrete(pairs: list[Pair], arity: int, seed: int = 7) -> list[Pair]:
-    """The pairs with ℓ replaced by one fixed smooth function: the numeric witness needs numbers."""
-    import random
-
-    rng = random.Random(seed)
-    u = sp.symbols(f"u1:{arity + 1}", real=True)
-    body = sum((rng.uniform(-1, 1) * ui**2 + rng.uniform(-1, 1) * ui for ui in u), sp.S.Zero)
-    body += sp.tanh(sum((rng.uniform(-1, 1) * ui for ui in u), sp.S.Zero))
-    f = sp.Lambda(u, body)
-    return [(lhs.subs(_ELL, f).doit(), rhs.subs(_ELL, f).doit()) for lhs, rhs in pairs]
-
-
-def _z(l: int, n: int) -> list[sp.Symbol]:
-    return [sp.Symbol(f"z^{{({l})}}_{{{j + 1}}}", real=True) for j in range(n)]
-
-
-def _a(l: int, n: int) -> list[sp.Symbol]:
-    return [sp.Symbol(f"a^{{({l})}}_{{{j + 1}}}", real=True) for j in range(n)]
+def _n(l: int | str) -> str:
+    return f"n_{{{l}}}"
 
 
 class DerivationBuilder:
@@ -55,339 +48,248 @@ class DerivationBuilder:
         self.net, self.m, self.options = net, m, options
         self.L = net.depth
         self.loss = net.loss_rule
-        self.one = SymbolicModel(net, 1)  # per-example statements
-        self.many = SymbolicModel(net, m) if m > 1 else self.one  # statements about J
-        self.y = list(self.one.y[0])
         self.steps: list[Step] = []
-
-    # ---- small pieces ------------------------------------------------------------------
+        self.lemma_steps: dict[int, Step] = {}
 
     def act(self, l: int) -> rules.Activation:
         return self.net.activations[l - 1]
 
-    def apply(self, l: int, zs: list[Expr]) -> list[Expr]:
-        """a^(l) = g_l(z^(l)) entrywise, or softmax for the whole vector."""
-        act = self.act(l)
-        return [act.apply(z) for z in zs] if act.vector is None else act.vector(zs)
+    # ---- recording ---------------------------------------------------------------------------
 
-    def gprime(self, l: int, zs: list[Expr], as_: list[Expr]) -> list[Expr]:
-        """The closed form of g_l'(z) entrywise, written with a = g(z) where the rule does."""
-        act = self.act(l)
-        return [act.derivative(z, a) for z, a in zip(zs, as_)]
-
-    def downstream(self, l: int, zs: list[Expr]) -> Expr:
-        """ℓ as a function of z^(l): forward from layer l to the loss, weights held fixed."""
-        a = self.apply(l, zs)
-        for k in range(l + 1, self.L + 1):
-            a = self.apply(k, list(self.one.W[k] * sp.Matrix(a) + self.one.b[k]))
-        return self._logs_split(self.loss.per_example(a, self.y))
-
-    def _logs_split(self, ell: Expr) -> Expr:
-        """For CCE: log(e^{z_i}/Σe^{z_k}) = z_i − log Σ e^{z_k} (real z), so derivatives stay small."""
-        return sp.expand_log(ell, force=True) if self.loss.name == "cce" else ell
-
-    def one_hot(self, model: SymbolicModel) -> dict[sp.Symbol, Expr]:
-        """For softmax + CCE: y_K = 1 − Σ_{k<K} y_k in every example (targets sum to one)."""
-        if self.loss.name != "cce":
-            return {}
-        sub: dict[sp.Symbol, Expr] = {}
-        for y in model.y:
-            sub[y[-1]] = 1 - sum(y[:-1], sp.S.Zero)
-        return sub
-
-    def cost(self, model: SymbolicModel) -> Expr:
-        """J ready for differentiation: one-hot targets for CCE, and log(e^{z_i}/Σe^{z_k}) written as
-        z_i − log Σ e^{z_k} (valid for real z, where every e^z > 0) so SymPy's derivative stays small."""
-        return self._logs_split(model.J.xreplace(self.one_hot(model)))
-
-    def closed_deltas(self, zs: dict[int, list[Expr]], as_: dict[int, list[Expr]], y: list[Expr], low: int,
-                      weights: dict[int, sp.Matrix]) -> dict[int, list[Expr]]:
-        """δ^(l) for l = L..low from the closed forms alone: δ^(L) by the loss rule, then the recursion."""
-        L = self.L
-        gp = self.gprime(L, zs[L], as_[L])
-        deltas = {L: [self.loss.delta(ai, yi, gi) for ai, yi, gi in zip(as_[L], y, gp)]}
-        for l in range(L - 1, low - 1, -1):
-            back = weights[l + 1].T * sp.Matrix(deltas[l + 1])
-            gp = self.gprime(l, zs[l], as_[l])
-            deltas[l] = [back[j] * gp[j] for j in range(len(gp))]
-        return deltas
-
-    def add(
-        self,
-        title: str,
-        latex: str,
-        rule: str,
-        pairs: list[Pair],
-        *,
-        numeric_pairs: list[Pair] | None = None,
-        layer: int | None = None,
-        kind: str = "chain",
-        boxed: bool = False,
-    ) -> Step:
+    def add(self, title: str, latex: str, rule: str, pairs: list[Pair], *, numeric_pairs: list[Pair] | None = None,
+            layer: int | None = None, kind: str = "identity", boxed: bool = False) -> Step:
         result = verify(
-            pairs, numeric_pairs,
-            timeout=self.options["timeout"], points=self.options["points"],
+            pairs, numeric_pairs, timeout=self.options["timeout"], points=self.options["points"],
             seed=self.options["seed"] + len(self.steps),
         )
-        lhs = sp.Tuple(*[p[0] for p in pairs]) if len(pairs) != 1 else pairs[0][0]
-        rhs = sp.Tuple(*[p[1] for p in pairs]) if len(pairs) != 1 else pairs[0][1]
-        return self.record(title, latex, rule, lhs, rhs, result, layer=layer, kind=kind, boxed=boxed)
+        return self.record(title, latex, rule, result.verdict, result.evidence, layer=layer, kind=kind, boxed=boxed,
+                           seconds=result.seconds, error=result.witness.max_error if result.witness else None)
 
-    def record(
-        self, title: str, latex: str, rule: str, lhs: Expr, rhs: Expr, result: Verification, *,
-        layer: int | None, kind: str, boxed: bool,
-    ) -> Step:
+    def record(self, title: str, latex: str, rule: str, verdict: str, evidence: str, *, layer: int | None = None,
+               kind: str, boxed: bool = False, seconds: float = 0.0, error: float | None = None,
+               cites: tuple[str, ...] = ()) -> Step:
         step = Step(
-            title=title, latex=latex, rule=rule, lhs=lhs, rhs=rhs, layer=layer, kind=kind,  # type: ignore[arg-type]
-            boxed=boxed, verdict=result.verdict, evidence=result.evidence,  # type: ignore[arg-type]
-            exact_seconds=result.seconds,
-            numeric_max_error=result.witness.max_error if result.witness else None,
+            title=title, latex=latex, rule=rule, layer=layer, kind=kind,  # type: ignore[arg-type]
+            boxed=boxed, verdict=verdict, evidence=evidence, exact_seconds=seconds,  # type: ignore[arg-type]
+            numeric_max_error=error, cites=cites,
         )
         self.steps.append(step)
         if self.options.get("progress") is not None:
             self.options["progress"](step)
         return step
 
-    # ---- the derivation, in order --------------------------------------------------------
+    def lemma(self, lemma: lemmas.Lemma) -> Step:
+        """A lemma's step (proved once per process, for every size)."""
+        if id(lemma) in self.lemma_steps:
+            return self.lemma_steps[id(lemma)]
+        check = lemmas.checked(lemma, self.options["timeout"])
+        evidence = check.evidence
+        if check.verdict == "proved":
+            evidence = f"proved for all {lemma.sizes_text} ≥ 1 and every index in range (sizes symbolic); " + evidence
+        step = self.record(lemma.title, lemma.latex, lemma.rule, check.verdict, evidence, kind="lemma",
+                           seconds=check.verification.seconds)
+        self.lemma_steps[id(lemma)] = step
+        return step
+
+    def instance(self, title: str, latex: str, cited: list[Step], sizes: list[tuple[str, int]], *, layer: int,
+                 boxed: bool = True, cross_check: Verification | None = None, kind: str = "chain") -> Step:
+        """A step of this network: the cited lemmas with its sizes substituted."""
+        at = ", ".join(f"{name} = {value}" for name, value in sizes)
+        names = "; ".join(f"“{s.title}”" for s in cited)
+        evidence = f"instance of {names} with {at}"
+        verdicts = [s.verdict for s in cited]
+        verdict = "fails" if "fails" in verdicts else "numeric" if "numeric" in verdicts else "proved"
+        if cross_check is not None:
+            evidence += f"; cross-check on the instance ({cross_check.evidence})"
+            if cross_check.verdict == "fails" or cross_check.verdict == "numeric" and verdict == "proved":
+                verdict = cross_check.verdict
+        sizes_latex = r",\ ".join(f"{name} = {value}" for name, value in sizes)
+        latex = rf"{latex}\qquad\left({sizes_latex}\right)"
+        return self.record(title, latex, f"lemma{'s' if len(cited) > 1 else ''} instantiated", verdict, evidence,
+                           layer=layer, kind=kind, boxed=boxed, cites=tuple(s.title for s in cited))
+
+    # ---- the derivation, in order ------------------------------------------------------------
 
     def build(self) -> Derivation:
         derivation = Derivation(self.net, definitions=self.definitions())
         self.generic_identities()
-        self.output_layer()
-        for l in range(self.L - 1, 0, -1):
-            self.hidden_delta(l)
-        if self.net.l2:
-            self.l2_term()
-        for l in range(self.L, 0, -1):
-            self.local_gradients(l)
-            self.cost_gradients(l)
+        generic = self.generic_lemmas()
+        self.induction_note()
+        self.chain(generic)
         derivation.steps = self.steps
         return derivation
 
     def definitions(self) -> list[tuple[str, str, str]]:
         L, net = self.L, self.net
+        sizes = ", ".join(f"$n_{{{l}}} = {n}$" for l, n in enumerate(net.sizes))
         defs = [
-            ("a^{(0)}", r"a^{(0)} = x", f"the input, {net.sizes[0]} entries"),
+            ("n_l", rf"n_0, \dots, n_{{{L}}} = {', '.join(map(str, net.sizes))}",
+             f"the widths ({sizes}); the lemmas hold for all widths and every $m \\ge 1$"),
+            ("a^{(0)}", r"a^{(0)} = x", f"the input, $n_0 = {net.sizes[0]}$ entries"),
             ("z^{(l)}", r"z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}",
-             f"pre-activation of layer l = 1..{L}; W^(l) is n_l × n_(l−1), row j holds the weights into unit j"),
+             f"pre-activation of layer $l = 1, \\dots, {L}$; $W^{{(l)}}$ is $n_l \\times n_{{l-1}}$, "
+             "row $j$ holds the weights into unit $j$"),
         ]
         for l in range(1, L + 1):
             act = self.act(l)
             if act.elementwise:
                 rhs = rf"{act.latex}\left(z^{{({l})}}\right)"
             else:
-                rhs = (rf"\operatorname{{softmax}}\left(z^{{({l})}}\right),"
+                rhs = (rf"{act.latex}\left(z^{{({l})}}\right),"
                        r"\ a_i = \frac{e^{z_i}}{\sum_k e^{z_k}}")
-            defs.append((f"a^{{({l})}}", f"a^{{({l})}} = {rhs}", f"layer {l}: {net.sizes[l]} units, {act.name}"))
+            units = "unit" if net.sizes[l] == 1 else "units"
+            defs.append((f"a^{{({l})}}", f"a^{{({l})}} = {rhs}",
+                         f"layer {l}: $n_{{{l}}} = {net.sizes[l]}$ {units}, {act.name}"))
         defs.append((r"\ell", rf"\ell = {self.loss.latex}", f"the loss of one example ({self.loss.name})"))
         reg = r" + \frac{\lambda}{2m} \sum_{l} \lVert W^{(l)} \rVert_F^2" if net.l2 else ""
         defs.append(("J", rf"J = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} \ell^{{(e)}}{reg}",
-                     "the cost: mean loss over m examples"
+                     "the cost: mean loss over $m$ examples"
                      + (", plus L2 on the weights (biases excluded)" if net.l2 else "")))
         defs.append((r"\delta^{(l)}", r"\delta^{(l)} = \frac{\partial \ell}{\partial z^{(l)}}",
-                     "the error of layer l, for one example"))
+                     "the error of layer $l$, for one example"))
         if net.bias == "column":
             defs.append((r"\Theta^{(l)}", r"\Theta^{(l)} = \left[\, b^{(l)} \;\; W^{(l)} \,\right]",
-                         "bias column convention: column 0 holds the bias, z = Θ [1; a]"))
+                         r"bias column convention: column $0$ holds the bias, $z = \Theta\,[1;\ a]$"))
         return defs
 
     def generic_identities(self) -> None:
-        seen: set[str] = set()
-        for act in self.net.activations:
-            if act.name in seen:
-                continue
-            seen.add(act.name)
+        for act in dict.fromkeys(self.net.activations):
             for idn in identities.activation_identities(act):
-                self.add(idn.title, idn.latex, idn.rule, idn.pairs, numeric_pairs=idn.numeric_pairs, kind="identity")
+                self.add(idn.title, idn.latex, idn.rule, idn.pairs, numeric_pairs=idn.numeric_pairs)
         for idn in identities.loss_identities(self.loss):
-            self.add(idn.title, idn.latex, idn.rule, idn.pairs, numeric_pairs=idn.numeric_pairs, kind="identity")
+            self.add(idn.title, idn.latex, idn.rule, idn.pairs, numeric_pairs=idn.numeric_pairs)
 
-    def output_layer(self) -> None:
-        L, n = self.L, self.net.sizes[-1]
-        act, loss = self.act(L), self.loss
-        alpha = _a(L, n)
-        ell_of_a = loss.per_example(alpha, self.y)
-        self.add(
-            "loss derivative",
-            rf"\frac{{\partial \ell}}{{\partial a^{{({L})}}}} = "
-            + loss.output_grad_latex.replace("(L)", f"({L})"),
-            f"derivative of the {loss.name} loss",
-            [(sp.diff(ell_of_a, ak), loss.output_grad(ak, yk)) for ak, yk in zip(alpha, self.y)],
-            layer=L,
+    def generic_lemmas(self) -> dict[str, Step]:
+        """The lemmas this network's chain cites, each proved for every size."""
+        out: dict[str, Step] = {"pre": self.lemma(lemmas.preactivation())}
+        output = self.act(self.L)
+        out["loss"] = self.lemma(lemmas.loss_derivative(self.loss))
+        if output.elementwise:
+            out["output"] = self.lemma(lemmas.output_error(output, self.loss))
+        else:  # softmax + CCE: δ = a − y for n units is the identity proved above
+            out["output"] = next(s for s in self.steps if s.kind == "identity" and "δ = a − y" in s.title)
+        for act in dict.fromkeys(self.act(l) for l in range(1, self.L)):
+            out[f"recursion-{act.name}"] = self.lemma(lemmas.delta_recursion(act))
+        out["example"] = self.lemma(lemmas.example_gradient())
+        out["cost"] = self.lemma(lemmas.cost_gradient(bool(self.net.l2), self.net.bias))
+        return out
+
+    def induction_note(self) -> None:
+        """Depth: the lemma for layer l uses only layer l + 1's error, so any depth is the lemmas chained."""
+        lemma_steps = list(self.lemma_steps.values())
+        verdicts = {s.verdict for s in lemma_steps}
+        verdict = "fails" if "fails" in verdicts else "numeric" if "numeric" in verdicts else "proved"
+        self.record(
+            "every depth: induction on l",
+            r"\delta^{(L)} \text{ by the output lemma};\quad \delta^{(l+1)} \Rightarrow \delta^{(l)}"
+            r" \text{ by the recursion lemma},\ l = L-1, \dots, 1;\quad"
+            r" \delta^{(l)} \Rightarrow \frac{\partial J}{\partial W^{(l)}}, \frac{\partial J}{\partial b^{(l)}}"
+            r" \text{ by the gradient lemmas}",
+            "induction on the layer index (the step for layer l uses only layer l + 1's δ)",
+            verdict,
+            "the chain below cites only lemmas proved for all sizes; each layer's step uses the layer above it",
+            kind="lemma",
         )
-        zeta = _z(L, n)
-        a = self.apply(L, zeta)
-        if act.elementwise:
-            jac = {(i, i): g for i, g in enumerate(self.gprime(L, zeta, a))}
-            a_sym = sp.Symbol(f"a^{{({L})}}")
-            closed = sp.latex(act.derivative(sp.Symbol(f"z^{{({L})}}"), a_sym))
-            self.add(
-                "output activation derivative",
-                rf"\frac{{\partial a^{{({L})}}}}{{\partial z^{{({L})}}}} = \operatorname{{diag}} g'(z^{{({L})}}),"
-                rf"\quad g'(z^{{({L})}}) = {closed}",
-                act.rule,
-                [(sp.diff(act.textbook(zj), zj), act.derivative(zj, act.textbook(zj))) for zj in zeta],
-                layer=L,
+
+    def chain(self, generic: dict[str, Step]) -> None:
+        net, L, sizes = self.net, self.L, self.net.sizes
+        cross = self.options.get("cross_check", False)
+        self.instance(
+            f"output error, layer {L}",
+            rf"\delta^{{({L})}} = {self.loss.delta_latex.replace('(L)', f'({L})')}",
+            [generic["loss"], generic["output"]], [(_n(L), sizes[L])], layer=L,
+        )
+        for l in range(L, 0, -1):
+            if l < L:
+                act = self.act(l)
+                self.instance(
+                    f"error of layer {l} (δ recursion)",
+                    rf"\delta^{{({l})}} = \left(W^{{({l + 1})}}\right)^{{\top}} \delta^{{({l + 1})}} "
+                    rf"\odot {act.latex}'\!\left(z^{{({l})}}\right)",
+                    [generic[f"recursion-{act.name}"]], [(_n(l), sizes[l]), (_n(l + 1), sizes[l + 1])], layer=l,
+                )
+            check = cross_check_layer(net, l, self.m, self.options) if cross else None
+            a_prev = "x" if l == 1 else f"a^{{({l - 1})}}"
+            if net.bias == "column":
+                latex = (
+                    rf"\frac{{\partial J}}{{\partial \Theta^{{({l})}}}} = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} "
+                    rf"\delta^{{({l})(e)}} \begin{{bmatrix}} 1 \\ {{{a_prev}}}^{{(e)}} \end{{bmatrix}}^{{\top}}"
+                    + (rf" + \frac{{\lambda}}{{m}}\left[\,0 \;\; W^{{({l})}}\,\right]" if net.l2 else "")
+                )
+                title = f"gradient of J, layer {l} (Θ)"
+            else:
+                latex = (
+                    rf"\frac{{\partial J}}{{\partial W^{{({l})}}}} = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} "
+                    rf"\delta^{{({l})(e)}} \left({{{a_prev}}}^{{(e)}}\right)^{{\top}}"
+                    + (rf" + \frac{{\lambda}}{{m}} W^{{({l})}}" if net.l2 else "")
+                    + rf",\qquad \frac{{\partial J}}{{\partial b^{{({l})}}}} = \frac{{1}}{{m}} "
+                    rf"\sum_{{e=1}}^{{m}} \delta^{{({l})(e)}}"
+                )
+                title = f"gradient of J, layer {l}"
+            self.instance(
+                title, latex, [generic["pre"], generic["example"], generic["cost"]],
+                [(_n(l - 1), sizes[l - 1]), (_n(l), sizes[l])], layer=l, cross_check=check, kind="instance",
             )
-        else:
-            jac = {(i, j): act.jacobian(i, j, a[i], a[j]) for i in range(n) for j in range(n)}
-            self.add(
-                "softmax Jacobian at the output",
-                rf"\frac{{\partial a^{{({L})}}_i}}{{\partial z^{{({L})}}_j}} = "
-                rf"a^{{({L})}}_i\,(\delta_{{ij}} - a^{{({L})}}_j)",
-                act.rule,
-                [(sp.diff(a[i], zeta[j]), jac[i, j]) for i in range(n) for j in range(n)],
-                layer=L,
-            )
-        ell_of_z = self.downstream(L, zeta)
-        dl_da = [loss.output_grad(ai, yi) for ai, yi in zip(a, self.y)]
-        chain = [sum((dl_da[i] * jac[i, j] for i in range(n) if (i, j) in jac), sp.S.Zero) for j in range(n)]
-        lhs = [sp.diff(ell_of_z, zj) for zj in zeta]
-        self.add(
-            "chain rule at the output",
-            rf"\delta^{{({L})}} = \frac{{\partial \ell}}{{\partial z^{{({L})}}}} = "
-            rf"\left(\frac{{\partial a^{{({L})}}}}{{\partial z^{{({L})}}}}\right)^{{\top}} "
-            rf"\frac{{\partial \ell}}{{\partial a^{{({L})}}}}",
-            "chain rule", list(zip(lhs, chain)), layer=L,
-        )
-        gp = self.gprime(L, zeta, a)
-        closed_delta = [loss.delta(ai, yi, gi) for ai, yi, gi in zip(a, self.y, gp)]
-        sub = self.one_hot(self.one)
-        assumption = r"\quad\left(\textstyle\sum_k y_k = 1\right)" if sub else ""
-        self.add(
-            "output error, closed form",
-            rf"\delta^{{({L})}} = {loss.delta_latex.replace('(L)', f'({L})')}{assumption}",
-            "cancellation: loss and output activation" if loss.canonical else "chain rule, closed form",
-            [(lz.xreplace(sub), rz.xreplace(sub)) for lz, rz in zip(lhs, closed_delta)],
-            layer=L, kind="closed-form", boxed=True,
-        )
 
-    def hidden_delta(self, l: int) -> None:
-        """δ^(l) = (W^(l+1))ᵀ δ^(l+1) ⊙ g'(z^(l)), proved for ANY differentiable loss ℓ(z^(l+1))."""
-        n, n_next = self.net.sizes[l], self.net.sizes[l + 1]
-        zeta, upper = _z(l, n), _z(l + 1, n_next)
-        z_upper = list(self.one.W[l + 1] * sp.Matrix(self.apply(l, zeta)) + self.one.b[l + 1])
-        lhs = [sp.diff(_ELL(*z_upper), zj) for zj in zeta]
-        at_upper = dict(zip(upper, z_upper))
-        delta_upper = [sp.diff(_ELL(*upper), zk).subs(at_upper) for zk in upper]
-        gp = self.gprime(l, zeta, self.apply(l, zeta))
-        W = self.one.W[l + 1]
-        rhs = [sum((W[k, j] * delta_upper[k] for k in range(n_next)), sp.S.Zero) * gp[j] for j in range(n)]
-        act = self.act(l)
-        pairs = list(zip(lhs, rhs))
-        self.add(
-            f"error of layer {l} (δ recursion)",
-            rf"\delta^{{({l})}} = \left(W^{{({l + 1})}}\right)^{{\top}} \delta^{{({l + 1})}} "
-            rf"\odot {act.latex}'\!\left(z^{{({l})}}\right)",
-            f"chain rule (δ recursion) + {act.rule}; for any loss ℓ(z^({l + 1}))", pairs,
-            numeric_pairs=_concrete(pairs, n_next), layer=l, kind="closed-form", boxed=True,
-        )
 
-    def l2_term(self) -> None:
-        model = self.many
-        reg = model.reg_term
-        pairs: list[Pair] = []
-        for l in range(1, self.L + 1):
-            pairs += [(sp.diff(reg, w), model.lam / model.m * w) for w in model.W[l]]
-            pairs += [(sp.diff(reg, b), sp.S.Zero) for b in model.b[l]]
-        self.add(
-            "L2 term",
-            r"\frac{\partial}{\partial W^{(l)}} \frac{\lambda}{2m}\sum_{l'} \lVert W^{(l')} \rVert_F^2"
-            r" = \frac{\lambda}{m} W^{(l)},"
-            r"\qquad \frac{\partial}{\partial b^{(l)}}(\cdots) = 0",
-            "power rule; biases are not regularized", pairs, kind="chain",
-        )
+# --------------------------------------------------------------------------------------------
+# derive(): the derivation and the witness of one network.
+# --------------------------------------------------------------------------------------------
 
-    def local_gradients(self, l: int) -> None:
-        """∂ℓ/∂W^(l) = δ^(l) a^(l−1)ᵀ, ∂ℓ/∂b^(l) = δ^(l), for ANY differentiable ℓ(z^(l))."""
-        n, n_prev = self.net.sizes[l], self.net.sizes[l - 1]
-        prev = _a(l - 1, n_prev) if l > 1 else list(self.one.x[0])
-        zeta = _z(l, n)
-        W, b = self.one.W[l], self.one.b[l]
-        z_here = list(W * sp.Matrix(prev) + b)
-        ell = _ELL(*z_here)
-        delta = [sp.diff(_ELL(*zeta), zj).subs(dict(zip(zeta, z_here))) for zj in zeta]
-        pairs = [(sp.diff(ell, W[j, k]), delta[j] * prev[k]) for j in range(n) for k in range(n_prev)]
-        pairs += [(sp.diff(ell, b[j]), delta[j]) for j in range(n)]
-        a_prev = "x" if l == 1 else f"a^{{({l - 1})}}"
-        self.add(
-            f"one example, layer {l}",
-            rf"\frac{{\partial \ell}}{{\partial W^{{({l})}}}} = \delta^{{({l})}} \left({a_prev}\right)^{{\top}},\qquad"
-            rf"\frac{{\partial \ell}}{{\partial b^{{({l})}}}} = \delta^{{({l})}}",
-            "chain rule: ∂z_j/∂W_jk = a_k, ∂z_j/∂b_j = 1; for any loss ℓ(z)", pairs,
-            numeric_pairs=_concrete(pairs, n), layer=l,
-        )
+DEFAULT_EXAMPLES = 2  # m of the instance cross-check: 2 so that a missing 1/m cannot hide
 
-    def cost_gradients(self, l: int) -> None:
-        """∂J/∂W^(l), ∂J/∂b^(l): the closed forms against SymPy's derivative of the written-out J.
 
-        For the parameters of unit j in layer l, the subexpressions that do not depend on them
-        (the activations a^(l−1), the other units' z^(l)_i, and in z^(l+1) the terms of the other
-        units) are held as symbols: differentiation commutes with that substitution, so the
-        identity proved is the full one, and SymPy's derivative works on a much smaller tree.
-        """
-        model, m, L = self.many, self.many.m, self.L
-        sub = self.one_hot(model)
-        W, b = model.W[l], model.b[l]
-        n, n_prev = W.shape
-        reg = model.lam / m if self.net.l2 else sp.S.Zero
+def derive(
+    network: Network,
+    m: int = DEFAULT_EXAMPLES,
+    timeout: float | None = None,
+    points: int | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: Callable[[Step], None] | None = None,
+    cross_check: bool | None = None,
+    witness_seed: int = witness.SEED,
+    engine: Any = None,
+) -> Derivation:
+    """The derivation of ∂J/∂W^(l), ∂J/∂b^(l) for ``network``, every step verified, and the
+    numeric witness at its own sizes.
 
-        def unit(j: int) -> list[Pair]:
-            cost = sp.S.Zero
-            closed_w = [sp.S.Zero] * n_prev
-            closed_b = sp.S.Zero
-            for e in range(m):
-                tag = f"({l - 1})({e + 1})"
-                prev = (list(model.x[e]) if l == 1
-                        else [sp.Symbol(f"a^{{{tag}}}_{{{k + 1}}}", real=True) for k in range(n_prev)])
-                z_l = [
-                    (W.row(j) * sp.Matrix(prev))[0] + b[j] if i == j
-                    else sp.Symbol(f"z^{{({l})({e + 1})}}_{{{i + 1}}}", real=True)
-                    for i in range(n)
-                ]
-                zs, as_ = {l: z_l}, {l: self.apply(l, z_l)}
-                for k in range(l + 1, L + 1):
-                    if k == l + 1:  # only unit j's term depends on the parameters: the rest is a symbol
-                        zs[k] = [
-                            model.W[k][i, j] * as_[l][j] + sp.Symbol(f"r^{{({k})({e + 1})}}_{{{i + 1}}}", real=True)
-                            for i in range(model.W[k].rows)
-                        ]
-                    else:
-                        zs[k] = list(model.W[k] * sp.Matrix(as_[k - 1]) + model.b[k])
-                    as_[k] = self.apply(k, zs[k])
-                cost += self.loss.per_example(as_[L], list(model.y[e]))
-                delta_j = self.closed_deltas(zs, as_, list(model.y[e]), l, model.W)[l][j]
-                closed_w = [cw + delta_j * pk for cw, pk in zip(closed_w, prev)]
-                closed_b += delta_j
-            if self.net.l2:  # the only L2 terms that depend on unit j's weights
-                cost += model.lam / 2 * sum((w**2 for w in W.row(j)), sp.S.Zero)
-            cost = self._logs_split((cost / m).xreplace(sub))
-            pairs = [(sp.diff(cost, W[j, k]), (closed_w[k] / m + reg * W[j, k]).xreplace(sub)) for k in range(n_prev)]
-            pairs.append((sp.diff(cost, b[j]), (closed_b / m).xreplace(sub)))
-            return pairs
+    The lemmas are proved for symbolic sizes (once per process) and instantiated with the
+    network's; ``timeout`` bounds the exact algebra of each step (seconds), after which the step
+    rests on the numeric witness (``points`` random points, 50 digits). ``cross_check`` adds,
+    for every layer, the instance proof against SymPy's derivative of the written-out cost with
+    ``m`` examples (default: for networks of at most CROSS_CHECK_PARAMETERS parameters; its
+    ``workers`` processes default to all cores above 60 parameters). The witness compares the
+    engine's gradient (``engine``, default ``network.compile()``) with a high-precision reference
+    and central differences at a point drawn from ``witness_seed``. ``progress(step)`` is called
+    as each step is verified.
+    """
+    if m < 1:
+        raise NetworkError(f"the instance cross-check needs at least one example, not m={m}")
+    if cross_check is None:
+        cross_check = network.n_parameters <= CROSS_CHECK_PARAMETERS
+    options = {
+        "timeout": prover.DEFAULT_TIMEOUT if timeout is None else timeout,
+        "points": prover.DEFAULT_POINTS if points is None else points,
+        "seed": seed,
+        "workers": workers or ((os.cpu_count() or 1) if network.n_parameters > 60 else 1),
+        "progress": progress,
+        "cross_check": cross_check,
+    }
+    start = time.perf_counter()
+    derivation = DerivationBuilder(network, m, options).build()
+    derivation.symbolic_seconds = time.perf_counter() - start
+    note = ""
+    if engine is None:
+        try:
+            engine = compile_network(network)
+        except Exception as err:  # a broken engine is a finding of the witness, not a crash of derive()
+            engine, note = None, f"engine failed: {type(err).__name__}: {err}"
+    params, X, Y = witness.witness_point(network, witness_seed, witness.EXAMPLES)
+    derivation.witness = witness.gradient_witness(network, params, X, Y, engine, note, seed=witness_seed)
+    derivation.seconds = time.perf_counter() - start
+    derivation.witness_seconds = derivation.seconds - derivation.symbolic_seconds
+    return derivation
 
-        a_prev = "x" if l == 1 else f"a^{{({l - 1})}}"
-        count = f"all {n * n_prev + n} parameters of layer {l}"
-        if self.net.bias == "column":
-            title, latex = f"gradient of J, layer {l} (Θ)", (
-                rf"\frac{{\partial J}}{{\partial \Theta^{{({l})}}}} = \frac{{1}}{{m}}\Delta^{{({l})}}"
-                + (rf" + \frac{{\lambda}}{{m}}\left[\,0 \;\; W^{{({l})}}\,\right]" if self.net.l2 else "")
-                + rf",\quad \Delta^{{({l})}} = \sum_{{e=1}}^{{m}} \delta^{{({l})(e)}}"
-                rf"\begin{{bmatrix}} 1 \\ {{{a_prev}}}^{{(e)}} \end{{bmatrix}}^{{\top}}"
-            )
-            rule = f"bias column 0 of Θ is b (not regularized); instance proof against SymPy's ∂J, {count}"
-        else:
-            reg_latex = rf" + \frac{{\lambda}}{{m}} W^{{({l})}}" if self.net.l2 else ""
-            title, latex = f"gradient of J, layer {l}", (
-                rf"\frac{{\partial J}}{{\partial W^{{({l})}}}} = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} "
-                rf"\delta^{{({l})(e)}} \left({{{a_prev}}}^{{(e)}}\right)^{{\top}}{reg_latex},\qquad"
-                rf"\frac{{\partial J}}{{\partial b^{{({l})}}}} = \frac{{1}}{{m}} \sum_{{e=1}}^{{m}} \delta^{{({l})(e)}}"
-            )
-            rule = f"sum over the m = {m} examples; instance proof against SymPy's ∂J, {count}"
-        result = verify_groups(
-            [lambda j=j: unit(j) for j in range(n)], timeout=self.options["timeout"],
-            points=self.options["points"], seed=self.options["seed"] + len(self.steps),
-            workers=self.options["workers"],
-        )
-        lhs = sp.Symbol(rf"\frac{{\partial J}}{{\partial W^{{({l})}}}}")
-        self.record(title, latex, rule, lhs, sp.Symbol("closed form"), result, layer=l, kind="instance", boxed=True)
+
+network_module.OPERATIONS["derive"] = derive

@@ -52,6 +52,7 @@ __all__ = [
     "Witness",
     "atomize",
     "evaluate",
+    "normal_sums",
     "numeric_value",
     "numeric_witness",
     "prove_equal",
@@ -325,15 +326,44 @@ def numeric_witness(
 # ------------------------------------------------------------------------------------------
 
 
+def normal_sums(e: Expr) -> Expr:
+    """Sums with symbolic bounds in a normal form: one index each, the body expanded into terms,
+    each term its own sum with every factor free of the index outside it, the index renamed by
+    its nesting depth. Equal sums then look alike (Σ_k c·D_k W_ki = c·Σ_k W_ki D_k)."""
+    if not e.has(sp.Sum):
+        return e
+
+    def depth(s: Expr) -> int:
+        inner = [depth(a) for a in s.args if isinstance(a, sp.Basic) and a.has(sp.Sum)]
+        return (1 if isinstance(s, sp.Sum) else 0) + max(inner, default=0)
+
+    def one(s: sp.Sum) -> Expr:
+        body, *limits = s.args
+        for var, lo, hi in reversed(limits[1:]):  # Σ_{j,k} as Σ_j Σ_k
+            body = sp.Sum(body, (var, lo, hi))
+        var, lo, hi = limits[0]
+        canonical = sp.Symbol(f"_k{depth(body)}", integer=True)
+        total = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand(body)):
+            inside = [f for f in sp.Mul.make_args(term) if f.has(var)]
+            outside = [f for f in sp.Mul.make_args(term) if not f.has(var)]
+            summand = sp.Mul(*inside).xreplace({var: canonical})
+            total += sp.Mul(*outside) * (sp.Sum(summand, (canonical, lo, hi)) if inside else (hi - lo + 1))
+        return total
+
+    return e.replace(lambda x: isinstance(x, sp.Sum), one)
+
+
 def atomize(exprs: Sequence[Expr]) -> list[Expr]:
     """Replace every application of a function by one fresh symbol per distinct application.
 
     Inner applications are replaced first, so σ(w·σ(u)) becomes s2 with s2 standing for σ(w·s1).
     Equal applications share one symbol across all of ``exprs``. A difference that vanishes as a
     polynomial in these independent symbols vanishes for their true values: sound for any
-    function. Unevaluated derivatives (of an arbitrary loss ℓ) are one symbol each, whole: what
-    they differentiate must not become a constant inside them. Arbitrary functions stay as they
-    are (their derivatives refer to them).
+    function. Unevaluated derivatives (of an arbitrary loss ℓ) and sums are one symbol each,
+    whole: what they bind must not become a constant inside them; entries of indexed arrays
+    (W_{ik}) are symbols too. Arbitrary functions stay as they are (their derivatives refer to
+    them).
     """
     table: dict[Expr, sp.Symbol] = {}
     memo: dict[Expr, Expr] = {}
@@ -347,7 +377,7 @@ def atomize(exprs: Sequence[Expr]) -> list[Expr]:
         hit = memo.get(e)
         if hit is not None:
             return hit
-        if isinstance(e, (sp.Derivative, sp.Subs)):
+        if isinstance(e, (sp.Derivative, sp.Subs, sp.Sum, sp.Indexed)):
             new = fresh(e)
         else:
             args = tuple(walk(a) for a in e.args)
@@ -478,7 +508,7 @@ def _is_zero_exactly(d: Expr, end: float = float("inf")) -> bool:
     """Decide d == 0 by algebra; False means "not shown", never "shown nonzero"."""
     if d == 0:
         return True
-    (a,) = atomize([d])
+    (a,) = atomize([normal_sums(d)])
     if _stage(0.3, end, lambda: _polynomial_is_zero(a) or sp.expand(a) == 0 or sp.cancel(sp.together(a)) == 0):
         return True
     t = _elementary(d)

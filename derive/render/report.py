@@ -33,6 +33,7 @@ from markupsafe import Markup, escape
 
 from ..errors import DeriveError, InputError
 from ..fileio import safe_join, write_atomic
+from ..proof import derivation as derivation_module
 from .reportdata import ReportData, build_report
 
 if TYPE_CHECKING:
@@ -540,3 +541,8 @@ def write_reports(data: ReportData, out: Path, formats: Iterable[str]) -> dict[s
         write_atomic(path, content)
         written[fmt] = path.relative_to(out.resolve()).as_posix()
     return written
+
+
+derivation_module.RENDERERS.update(
+    html=render_html, latex=render_latex, html_fragment=render_html_fragment, latex_fragment=render_latex_fragment
+)

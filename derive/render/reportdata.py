@@ -1,36 +1,37 @@
 """What a derivation report shows, as plain data: the templates only lay it out.
 
 ``build_report(derivation)`` gathers everything once (so HTML, LaTeX and Markdown of the same
-network agree and the numeric work runs once): the network's picture (unit positions for an SVG
-or a LaTeX ``picture``), its definitions and notation, the steps with their verdicts, a numeric
-table at a fixed random point and the engine's generated source.
+network agree): the network's picture (unit positions for an SVG or a LaTeX ``picture``), its
+definitions and notation, the steps with their verdicts, the derivation's numeric witness as a
+table (derive.engine.witness: the engine against a high-precision reference and central
+differences, at the network's own sizes) and the engine's generated source.
 
-The numeric table compares three independent numbers for each gradient entry:
-
-* **closed form** — the proved closed forms (δ^(L) from the loss row, δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙
-  g_l'(z^(l)), ∂J/∂W^(l) = (1/m) Σ δ^(l) a^(l−1)ᵀ + (λ/m) W^(l)) evaluated in 40-digit mpmath;
-* **engine** — ``net.compile().loss_and_grad`` in float64, when the engine is importable;
-* **finite differences** — central differences of the cost J itself (forward pass only) in
-  40-digit mpmath.
-
-Both mpmath columns are pure Python, so they are the same bytes on every machine; relative
-errors are printed as one significant figure or as the band "< 1e-12" so that BLAS and libm
-differences in the engine column never change a committed report.
+The reference columns are exact integer and mpmath arithmetic, the same bytes on every machine;
+relative errors are printed as one significant figure or as the band "< 1e-12" so that BLAS and
+libm differences in the engine column never change a committed report.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import mpmath
-import numpy as np
-import sympy as sp
 
-from ..exprs import as_expr
+from ..engine.witness import (
+    EXAMPLES,
+    FD_STEP_BITS,
+    REFERENCE_METHOD,
+    SEED,
+    Entry,
+    GradientWitness,
+    WitnessRow,
+    gradient_witness,
+    witness_point,
+)
 from ..model import rules
 
 if TYPE_CHECKING:
@@ -49,12 +50,7 @@ __all__ = [
     "format_value",
 ]
 
-SEED = 20240601  # the numeric point of every report; fixed so committed reports are stable
-N_EXAMPLES = 3  # m at the numeric point: enough to exercise the (1/m) Σ over examples
-TABLE_CAP = 40  # gradient entries shown at most; big networks show the first/last of each layer
-DIGITS = 40  # mpmath working precision of the two reference columns
-FD_STEP = "1e-12"  # central-difference step; truncation error ~h² ≈ 1e-24, far below what we print
-AGREE = 1e-7  # relative error under which the engine (float64) and the references agree
+TABLE_CAP = 40  # gradient entries shown at most; big networks show a few of each layer
 
 VERDICT_BADGES = {
     "proved": "proved exactly",
@@ -174,10 +170,32 @@ class NumericCheck:
     max_engine_error: str
     max_fd_error: str
     targets: str  # how the targets at the point were drawn, in words
+    compared: int = 0  # entries compared (all, or a sample of a large network)
+    fd_entries: int = 0  # entries checked by central differences
+    reference: str = REFERENCE_METHOD
+
+    @property
+    def description(self) -> str:
+        """What the table compares, in words with $…$ maths (every report format shows it)."""
+        sample = (
+            "every gradient entry" if self.compared == self.total
+            else f"{self.compared} of the {self.total} gradient entries, drawn at random (seed {self.seed}) "
+            "from every layer's weights and biases"
+        )
+        differenced = "every entry" if self.fd_entries == self.compared else f"{self.fd_entries} of them"
+        return (
+            f"The gradient at one random point (seed {self.seed}, $m = {self.examples}$ examples; weights and "
+            "inputs drawn from $N(0, 1)$ and rounded to 2 decimals — weights from $N(0, 1/n_{l-1})$ to 4 decimals "
+            f"where $n_{{l-1}} > 16$ —, biases from $N(0, 0.25)$; targets {self.targets}) at the network's own "
+            f"sizes, for {sample}, three ways: the closed form, the boxed formulas evaluated in {self.reference}; "
+            "the engine, the generated NumPy code in float64; finite differences, central differences of $J$ "
+            f"itself (step $2^{{-{FD_STEP_BITS}}}$, same precision) for {differenced}. Relative error "
+            r"$= |\text{value} - \text{closed form}| / \max(|\text{closed form}|, 10^{-8})$."
+        )
 
     @property
     def capped(self) -> bool:
-        return len(self.rows) < self.total
+        return len(self.rows) < self.compared
 
 
 @dataclass
@@ -197,7 +215,19 @@ class ReportData:
     numeric: NumericCheck
     engine_source: str | None
     engine_note: str
+    for_all_sizes: bool = False  # every lemma proved with symbolic sizes
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sizes_sentence(self) -> str:
+        """Whether the proof holds for every width (text with $…$ maths), or ""."""
+        if not self.for_all_sizes:
+            return ""
+        last = len(self.sizes) - 1
+        return (
+            rf"Proved for all $n_0, \dots, n_{{{last}}} \ge 1$ and $m \ge 1$: the lemmas hold with the sizes "
+            f"left symbolic, and this network ({' → '.join(map(str, self.sizes))}) instantiates them."
+        )
 
     @property
     def status(self) -> str:
@@ -215,7 +245,8 @@ class ReportData:
 
 
 def build_report(derivation: Derivation, *, seed: int = SEED, engine: object | None = None) -> ReportData:
-    """Collect what the report of ``derivation`` shows. ``engine`` overrides ``net.compile()``."""
+    """Collect what the report of ``derivation`` shows: its witness, or (another ``seed``, or an
+    ``engine`` instead of ``net.compile()``) the witness at that point."""
     net = derivation.network
     steps = [_step_view(i, s) for i, s in enumerate(derivation.steps, start=1)]
     summary = {"steps": len(steps), "proved": 0, "numeric": 0, "fails": 0}
@@ -236,10 +267,19 @@ def build_report(derivation: Derivation, *, seed: int = SEED, engine: object | N
         definitions=definitions(net, getattr(derivation, "definitions", None)),
         rules_used=rules_used(net),
         notation=notation(net),
-        numeric=numeric_check(net, engine, engine_note, seed=seed),
+        numeric=numeric_check(net, _witness(derivation, seed, engine, engine_note)),
+        for_all_sizes=derivation.for_all_sizes,
         engine_source=source,
         engine_note=engine_note,
     )
+
+
+def _witness(derivation: Derivation, seed: int, engine: object | None, note: str) -> GradientWitness:
+    w = derivation.witness
+    if w is not None and w.seed == seed and w.engine_note == note and (engine is None or not w.engine_available):
+        return w
+    params, X, Y = witness_point(derivation.network, seed, EXAMPLES)
+    return gradient_witness(derivation.network, params, X, Y, engine, note, seed=seed)
 
 
 def report_name(net: Network) -> str:
@@ -480,53 +520,23 @@ def notation(net: Network) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------------------------------
 
 
-def random_point(net: Network, seed: int = SEED, m: int = N_EXAMPLES
-                 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
-    """Parameters, inputs and targets at the report's point (2 decimals, so easy to retype)."""
-    rng = np.random.default_rng(seed)
-    params = []
-    for n_in, n_out in zip(net.sizes, net.sizes[1:], strict=False):
-        W = np.round(rng.normal(0.0, 1.0, (n_out, n_in)), 2)
-        b = np.round(rng.normal(0.0, 0.5, n_out), 2)
-        params.append((W, b))
-    X = np.round(rng.normal(0.0, 1.0, (m, net.sizes[0])), 2)
-    Y = net.loss_rule.targets(rng, m, net.sizes[-1], True)
-    return params, X, Y
-
-
-@dataclass(frozen=True)
-class _Entry:
-    layer: int  # 1-based
-    is_bias: bool
-    j: int  # 0-based row
-    k: int  # 0-based column (0 for biases)
-
-
-def _entries(net: Network) -> list[_Entry]:
-    """Every gradient entry in parameter order: per layer W row-major, then b."""
-    out = []
-    for l, (n_in, n_out) in enumerate(zip(net.sizes, net.sizes[1:], strict=False), start=1):
-        out += [_Entry(l, False, j, k) for j in range(n_out) for k in range(n_in)]
-        out += [_Entry(l, True, j, 0) for j in range(n_out)]
-    return out
-
-
-def _shown_entries(net: Network, cap: int = TABLE_CAP) -> list[_Entry]:
-    """All entries of a small network; otherwise a few of each layer's W and b, first and last."""
-    entries = _entries(net)
-    if len(entries) <= cap:
-        return entries
+def _shown_rows(rows: list[WitnessRow], net: Network, cap: int = TABLE_CAP) -> list[WitnessRow]:
+    """Every compared entry of a small network; otherwise a few of each layer's W and b."""
+    if len(rows) <= cap:
+        return rows
     per_layer = max(4, cap // net.depth)
-    shown: list[_Entry] = []
+    shown: list[WitnessRow] = []
     for l in range(1, net.depth + 1):
-        weights = [e for e in entries if e.layer == l and not e.is_bias]
-        biases = [e for e in entries if e.layer == l and e.is_bias]
+        weights = [r for r in rows if r.entry.layer == l and not r.entry.is_bias]
+        biases = [r for r in rows if r.entry.layer == l and r.entry.is_bias]
+        differenced = [r for r in weights if r.finite_difference is not None]
         n_w = max(2, per_layer - 2)
-        shown += weights[: n_w - 1] + weights[-1:] + biases[:1] + biases[-1:]
-    return list(dict.fromkeys(shown))
+        picked = differenced[:1] + [r for r in weights if r.finite_difference is None][: n_w - 2] + weights[-1:]
+        shown += picked + biases[:1] + biases[-1:]
+    return list({id(r): r for r in shown}.values())
 
 
-def _labels(net: Network, e: _Entry) -> tuple[str, str]:
+def _labels(net: Network, e: Entry) -> tuple[str, str]:
     """(LaTeX, plain text) name of one parameter."""
     wide = max(net.sizes) >= 10
     if net.bias == "column":
@@ -539,192 +549,18 @@ def _labels(net: Network, e: _Entry) -> tuple[str, str]:
     return rf"W^{{({e.layer})}}_{{{sub}}}", f"W({e.layer})[{e.j + 1},{e.k + 1}]"
 
 
-Params = list[tuple[list[list[Any]], list[Any]]]  # per layer (W rows, b), mpmath numbers
-Forward = tuple[list[list[Any]], list[list[Any]]]  # z and a of every layer, for one example
-
-
-class _Reference:
-    """The network evaluated in mpmath from the registry rows: cost and closed-form gradient."""
-
-    def __init__(self, net: Network) -> None:
-        self.net = net
-        x = sp.Symbol("x", real=True)
-        self.g: list[Callable[[Any], Any] | None] = []
-        self.gprime: list[Callable[[Any], Any]] = []
-        for act in net.activations:
-            self.g.append(sp.lambdify(x, act.textbook(x), "mpmath") if act.elementwise else None)
-            closed = rules.textbook_form(as_expr(act.derivative(x, act.apply(x))))
-            self.gprime.append(sp.lambdify(x, closed, "mpmath"))
-        loss = net.loss_rule
-        n = net.sizes[-1]
-        A = sp.symbols(f"a0:{n}", real=True)
-        Y = sp.symbols(f"y0:{n}", real=True)
-        self.loss = sp.lambdify([A, Y], loss.per_example(list(A), list(Y)), "mpmath")
-        a, y, gp = sp.symbols("a y gp", real=True)
-        self.delta = sp.lambdify([a, y, gp], loss.delta(a, y, gp), "mpmath")
-
-    def activate(self, l: int, z: list[Any]) -> list[Any]:
-        """a^(l) = g_l(z^(l)) for 1-based layer ``l``."""
-        g = self.g[l - 1]
-        if g is not None:
-            return [g(zi) for zi in z]
-        top = max(z)  # softmax, shifted by the max so that exp never overflows
-        e = [mpmath.exp(zi - top) for zi in z]
-        total = mpmath.fsum(e)
-        return [ei / total for ei in e]
-
-    def forward(self, params: Params, x: Sequence[Any], start: int = 1, z_start: list[Any] | None = None
-                ) -> tuple[list[list[Any]], list[list[Any]]]:
-        """z and a of every layer; from layer ``start`` with its z given, when ``z_start`` is."""
-        zs: list[list[Any]] = [[]]
-        acts: list[list[Any]] = [list(x)]
-        for l, (W, b) in enumerate(params, start=1):
-            if l == start and z_start is not None:
-                z = z_start
-            elif l < start:
-                z, acts[-1] = [], []  # not needed: the caller starts above
-            else:
-                prev = acts[-1]
-                z = [mpmath.fsum(w * ai for w, ai in zip(row, prev, strict=True)) + bj
-                     for row, bj in zip(W, b, strict=True)]
-            zs.append(z)
-            acts.append(self.activate(l, z) if z else [])
-        return zs, acts
-
-    def cost(self, params: Params, X: Sequence[Sequence[Any]], Y: Sequence[Sequence[Any]]) -> Any:
-        """J at the point, from scratch."""
-        outputs = [self.forward(params, x)[1][-1] for x in X]
-        return self._cost(outputs, Y, self.squared_weights(params))
-
-    @staticmethod
-    def squared_weights(params: Params) -> Any:
-        """Σ‖W^(l)‖², the L2 term without λ/(2m) (biases excluded)."""
-        return mpmath.fsum(w**2 for W, _ in params for row in W for w in row)
-
-    def _cost(self, outputs: Sequence[Sequence[Any]], Y: Sequence[Sequence[Any]], squares: Any) -> Any:
-        m = len(outputs)
-        total = mpmath.fsum(self.loss(a, y) for a, y in zip(outputs, Y, strict=True)) / m
-        if self.net.l2:
-            total += mpmath.mpf(self.net.l2) / (2 * m) * squares
-        return total
-
-    def perturbed_cost(self, params: Params, X: Sequence[Sequence[Any]], Y: Sequence[Sequence[Any]],
-                       cache: list[Forward], squares: Any, e: _Entry, h: Any) -> Any:
-        """J with one parameter moved by ``h``; only the layers it feeds are recomputed.
-
-        ``cache`` holds the unperturbed forward pass of each example and ``squares`` Σ‖W‖².
-        """
-        W, b = params[e.layer - 1]
-        holder, index = (b, e.j) if e.is_bias else (W[e.j], e.k)
-        saved = holder[index]
-        holder[index] = saved + h
-        try:
-            outputs = []
-            for (zs, acts), x in zip(cache, X, strict=True):
-                z = list(zs[e.layer])
-                z[e.j] += h if e.is_bias else h * acts[e.layer - 1][e.k]
-                outputs.append(self.forward(params, x, e.layer, z)[1][-1])
-            if not e.is_bias:
-                squares = squares + (saved + h) ** 2 - saved**2
-            return self._cost(outputs, Y, squares)
-        finally:
-            holder[index] = saved
-
-    def deltas(self, params: Params, cache: Sequence[tuple[list[list[Any]], list[list[Any]]]],
-               Y: Sequence[Sequence[Any]]) -> list[list[list[Any]]]:
-        """δ^(l) of each example: δ^(L) from the loss row, then δ^(l) = (Wᵀδ) ⊙ g'(z) downwards."""
-        L = len(params)
-        out = []
-        for (zs, acts), y in zip(cache, Y, strict=True):
-            g_out = self.gprime[L - 1]
-            delta = [self.delta(a, yy, g_out(z)) for a, yy, z in zip(acts[L], y, zs[L], strict=True)]
-            per_layer = [delta]
-            for l in range(L, 1, -1):
-                W = params[l - 1][0]
-                g, z = self.gprime[l - 2], zs[l - 1]
-                back = [mpmath.fsum(W[j][k] * dj for j, dj in enumerate(delta)) for k in range(len(z))]
-                delta = [bk * g(zk) for bk, zk in zip(back, z, strict=True)]
-                per_layer.append(delta)
-            out.append([[], *reversed(per_layer)])  # index by layer, 1..L
-        return out
-
-    def gradient_entry(self, params: Params, cache: Sequence[tuple[list[list[Any]], list[list[Any]]]],
-                       deltas: list[list[list[Any]]], e: _Entry) -> Any:
-        """∂J/∂W^(l)_jk = (1/m) Σ δ_j a_k + (λ/m) W_jk, or ∂J/∂b^(l)_j = (1/m) Σ δ_j."""
-        m = len(deltas)
-        if e.is_bias:
-            return mpmath.fsum(d[e.layer][e.j] for d in deltas) / m
-        total = mpmath.fsum(
-            d[e.layer][e.j] * acts[e.layer - 1][e.k] for d, (_, acts) in zip(deltas, cache, strict=True)
-        )
-        return total / m + mpmath.mpf(self.net.l2) / m * params[e.layer - 1][0][e.j][e.k]
-
-
-def _relative(value: Any, reference: Any) -> Any:
-    """|value − reference| / max(|reference|, 1e-8): the floor keeps zero gradients meaningful."""
-    return abs(mpmath.mpf(value) - reference) / max(abs(reference), mpmath.mpf("1e-8"))
-
-
-def numeric_check(net: Network, engine: object | None, engine_note: str = "", *,
-                  seed: int = SEED) -> NumericCheck:
-    """The gradient table at the report's fixed random point."""
-    params, X, Y = random_point(net, seed)
-    shown = _shown_entries(net)
-    with mpmath.workdps(DIGITS):
-        ref = _Reference(net)
-        mp_params = [([[mpmath.mpf(float(w)) for w in row] for row in W], [mpmath.mpf(float(v)) for v in b])
-                     for W, b in params]
-        mp_X = [[mpmath.mpf(float(v)) for v in row] for row in X]
-        mp_Y = [[mpmath.mpf(float(v)) for v in row] for row in Y]
-        cache = [ref.forward(mp_params, x) for x in mp_X]
-        deltas = ref.deltas(mp_params, cache, mp_Y)
-        squares = ref.squared_weights(mp_params)
-        fd = [_central_difference(ref, mp_params, mp_X, mp_Y, cache, squares, e) for e in shown]
-        engine_grads, engine_note = _engine_gradient(engine, params, X, Y, engine_note)
-        rows, max_e, max_f, ok = [], mpmath.mpf(0), mpmath.mpf(0), True
-        for e, fd_value in zip(shown, fd, strict=True):
-            c = ref.gradient_entry(mp_params, cache, deltas, e)
-            err_f = _relative(fd_value, c)
-            max_f = max(max_f, err_f)
-            eng = err_e = None
-            if engine_grads is not None:
-                gW, gb = engine_grads[e.layer - 1]
-                eng = float(gb[e.j] if e.is_bias else gW[e.j, e.k])
-                err_e = _relative(eng, c) if math.isfinite(eng) else mpmath.inf
-                max_e = max(max_e, err_e)
-            row_ok = err_f < AGREE and (err_e is None or err_e < AGREE)
-            ok &= row_ok
-            latex, text = _labels(net, e)
-            rows.append(NumericRow(latex, text, format_value(c), format_value(eng), format_value(fd_value),
-                                   format_error(err_e), format_error(err_f), row_ok))
-    available = engine_grads is not None
-    if engine is not None and not available and not engine_note:
-        engine_note = "engine not available"
-    ok &= engine_note.startswith("engine not available") or available
+def numeric_check(net: Network, w: GradientWitness) -> NumericCheck:
+    """The witness as the report's table (numbers formatted so committed reports are stable)."""
+    rows = []
+    for r in _shown_rows(w.rows, net):
+        latex, text = _labels(net, r.entry)
+        rows.append(NumericRow(
+            latex, text, format_value(r.reference), format_value(r.engine), format_value(r.finite_difference),
+            format_error(r.engine_error), format_error(r.fd_error), r.ok,
+        ))
     return NumericCheck(
-        rows=rows, total=len(_entries(net)), examples=len(X), seed=seed,
-        engine_available=available, engine_note=engine_note, ok=ok,
-        max_engine_error=format_error(max_e) if available else "—", max_fd_error=format_error(max_f),
-        targets=net.loss_rule.targets_text,
+        rows=rows, total=w.total, compared=w.compared, examples=w.examples, seed=w.seed,
+        engine_available=w.engine_available, engine_note=w.engine_note, ok=w.ok,
+        max_engine_error=format_error(w.max_engine_error) if w.engine_available else "—",
+        max_fd_error=format_error(w.max_fd_error), targets=w.targets, fd_entries=w.fd_entries,
     )
-
-
-def _central_difference(ref: _Reference, params: Params, X: list[Any], Y: list[Any],
-                        cache: list[Any], squares: Any, e: _Entry) -> Any:
-    h = mpmath.mpf(FD_STEP)
-    up = ref.perturbed_cost(params, X, Y, cache, squares, e, h)
-    return (up - ref.perturbed_cost(params, X, Y, cache, squares, e, -h)) / (2 * h)
-
-
-def _engine_gradient(engine: object | None, params: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray,
-                     Y: np.ndarray, note: str) -> tuple[list[tuple[np.ndarray, np.ndarray]] | None, str]:
-    """The engine's gradient at the point, or None and what went wrong (shown in the report)."""
-    if engine is None:
-        return None, note or "engine not available"
-    try:
-        _, grads = engine.loss_and_grad([(W.copy(), b.copy()) for W, b in params], X.copy(), Y.copy())
-        return [(np.asarray(gW, float), np.asarray(gb, float).reshape(-1)) for gW, gb in grads], ""
-    except NotImplementedError as err:
-        return None, f"engine not available ({type(err).__name__}: {err})"
-    except Exception as err:  # a broken engine is a finding of the report, not a crash of it
-        return None, f"engine failed: {type(err).__name__}: {err}"
