@@ -18,6 +18,7 @@ from derive.engine.codegen import (
     CodegenError,
     RowSum,
     Total,
+    _in_place_form,
     generate_source,
     vectorize,
 )
@@ -94,7 +95,7 @@ def test_intermediates_share_buffers_only_when_their_lives_do_not_overlap() -> N
     workspace = source.split("def workspace(")[1].split("\ndef ")[0]
     assert "Z1 = Z2 = P2 = P1 = buf0" in workspace  # Z1 dies in sigmoid 1, Z2 in sigmoid 2, …
     assert "    A1 = buf1\n" in workspace  # read until the last line: shares with nothing
-    assert "A2 = D1 = buf2" in workspace  # A2 is last read by the δ² line, D1 written after it
+    assert "A2 = D1 = buf" in workspace  # A2 is last read by the δ² line, D1 written after it
 
 
 def test_source_is_the_same_on_every_run() -> None:
@@ -213,3 +214,39 @@ def test_total_pulls_out_numbers() -> None:
     A = sp.Symbol("A", real=True)
     assert Total(A**2 / 2) == Total(A**2) / 2
     assert ArrayPrinter().doprint(Total(A)) == "xp.sum(A, axis=None)"
+
+
+# ---- the buffered twin: in-place forms and passes over memory --------------------------------
+
+
+def _buffered_body(net: Network) -> str:
+    return generate_source(net).source.split("def loss_and_grad_into(")[1]
+
+
+class _logistic_ratio(sp.Function):  # noqa: N801 - σ written as e^x/(1 + e^x): ∞/∞ when e^x overflows
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.exp(x) / (1 + sp.exp(x))
+
+
+def test_in_place_forms_take_e_to_the_u_only_where_its_overflow_is_harmless() -> None:
+    form, x, overflows = _in_place_form(rules.sigmoid)
+    assert form == 1 / (1 + sp.exp(-x)) and overflows  # 1/(1 + ∞) = 0: σ's underflow
+    assert _in_place_form(rules.softplus) is None  # log(1 + ∞) = ∞: logaddexp stays
+    assert _in_place_form(rules.relu) is None  # no exp form: a direct call
+    assert _in_place_form(_logistic_ratio) is None  # ∞/∞ would be NaN
+
+
+def test_sigmoid_layer_is_one_exp_with_the_bias_inside_and_overflow_ignored_on_that_line_only() -> None:
+    body = _buffered_body(Network([3, 4, 2], hidden="sigmoid", output="softmax", loss="cce"))
+    lines = [line.strip() for line in body.splitlines()]
+    i = lines.index('with xp.errstate(over="ignore"):  # e^u = inf where the value is below 1e-308')
+    assert lines[i + 1] == (
+        "xp.divide(k1, xp.add(xp.exp(xp.subtract(xp.negative(b1, out=sv4_0), Z1, out=A1), out=A1), k1, out=A1), out=A1)"
+    )  # −(Z1 + b1) in one pass over the array: the bias vector is negated, not the product
+    assert "Z1 += b1" not in body and "Z2 += b2" in body  # the softmax layer reads Z2 again
+    assert "tanh" not in body and body.count("xp.errstate") == 1
+
+
+def test_bias_stays_a_pass_of_its_own_when_the_derivative_reads_z() -> None:
+    body = _buffered_body(Network([3, 4, 2], hidden="relu", output="sigmoid", loss="bce"))
+    assert "Z1 += b1" in body  # step(Z1) in the backward pass needs z itself
