@@ -22,7 +22,7 @@ from derive.engine.codegen import (
     generate_source,
     vectorize,
 )
-from derive.engine.compiled import compile_network
+from derive.engine.compiled import array_namespace, compile_network
 from derive.errors import InputError
 from derive.model import rules
 
@@ -60,7 +60,21 @@ def test_matrix_products_are_explicit_lines_with_transposes() -> None:
     for line in ("Z1 = X @ W1.T", "Z2 = A1 @ W2.T", "gW2 = D2.T @ A1", "P1 = D2 @ W2", "gW1 = D1.T @ X"):
         assert line in plain
     buffered = source.split("def loss_and_grad_into(")[1]
-    assert "xp.matmul(X, W1.T, out=Z1)" in buffered and "gW1 = xp.matmul(D1.T, X)" in buffered
+    assert "mm_m_4(X, W1.T, out=Z1)" in buffered and "gW1 = xp.dot(D1.T, X)" in buffered
+
+
+def test_large_products_skip_the_zero_fill_of_np_dot() -> None:
+    """xp.dot zero-fills its output first; outputs above DOT_MAX_ENTRIES go to xp.matmul."""
+    net = Network([784, 128, 10], hidden="sigmoid", output="softmax", loss="cce")
+    source = generate_source(net).source
+    body = source.split("def loss_and_grad_into(")[1]
+    assert "gW1 = xp.matmul(D1.T, X)" in body and "gW2 = xp.dot(D2.T, A1)" in body  # 128·784 and 10·128
+    scope: dict[str, object] = {"xp": array_namespace()}
+    exec(compile(source, "<generated>", "exec"), scope)  # noqa: S102 - our generated code
+    names = source.split("def workspace(")[1].split("return ")[1].split("\n")[0].rstrip(",").split(", ")
+    for m, big in ((8, np.dot), (256, np.matmul)):  # m·128 entries: 1024 and 32768
+        ws = dict(zip(names, scope["workspace"](np.zeros((m, 784)), np.float64), strict=True))
+        assert ws["mm_m_128"] is big and ws["mm_m_10"] is np.dot
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)
