@@ -253,7 +253,7 @@ def test_in_place_forms_take_e_to_the_u_only_where_its_overflow_is_harmless() ->
 def test_sigmoid_layer_is_one_exp_with_the_bias_inside_and_overflow_ignored_on_that_line_only() -> None:
     body = _buffered_body(Network([3, 4, 2], hidden="sigmoid", output="softmax", loss="cce"))
     lines = [line.strip() for line in body.splitlines()]
-    i = lines.index('with xp.errstate(over="ignore"):  # e^u = inf gives the limit (σ: 0, its underflow)')
+    i = lines.index('with xp.errstate(over="ignore"):  # e^u = inf gives the limit (sigmoid: 0, its underflow)')
     assert lines[i + 1] == (
         "xp.divide(k1, xp.add(xp.exp(xp.subtract(xp.negative(b1, out=sv4_0), Z1, out=A1), out=A1), k1, out=A1), out=A1)"
     )  # −(Z1 + b1) in one pass over the array: the bias vector is negated, not the product

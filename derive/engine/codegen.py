@@ -693,7 +693,7 @@ class _BufferedFunction(_Function):
         self.shapes[target] = self.shape(expr)
         if overflows:  # see _in_place_form: e^u = inf only where the result underflows
             self.printer._module_format("xp.errstate")
-            self.lines.append('with xp.errstate(over="ignore"):  # e^u = inf gives the limit (σ: 0, its underflow)')
+            self.lines.append('with xp.errstate(over="ignore"):  # e^u = inf gives the limit (sigmoid: 0, its underflow)')
         indent = "    " if overflows else ""
         if self._is_direct(expr):
             if expr.is_Symbol and str(expr) in self.buffers:
