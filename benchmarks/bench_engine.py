@@ -25,6 +25,16 @@ Every implementation runs on one thread, so CPU time is the work done.
 Threads: OMP/OPENBLAS/MKL_NUM_THREADS are set to 1 before NumPy is imported (and threadpoolctl
 pins BLAS when installed); PyTorch gets ``torch.set_num_threads(1)``. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are left as the environment has them; the BLAS kernel in use is printed.
+
+The header names the CPU, the load average (a shared machine's numbers are only as good as its
+quiet), the BLAS kernel and NumPy's SIMD targets: NumPy's exp and tanh are vectorised for
+AVX-512 and much slower without it, which moves the elementwise share of every implementation.
+An AVX-512 machine runs the code paths of an AVX2 one (AMD Zen 2/3, Intel before Skylake-X) with
+
+    NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" OPENBLAS_CORETYPE=Haswell \
+        python benchmarks/bench_engine.py
+
+(the caches stay the machine's own).
 """
 
 from __future__ import annotations
@@ -70,6 +80,34 @@ def _blas_info() -> str:
         if i.get("user_api") == "blas"
     ]
     return "BLAS: " + "; ".join(parts)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def _numpy_simd() -> str:
+    """The SIMD targets NumPy's ufuncs dispatch to (exp is 7x faster with AVX-512 than without)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # other NumPy versions: not shown
+        return "unknown"
+    return " ".join(t for t in __cpu_dispatch__ if __cpu_features__.get(t)) or "baseline only"
+
+
+def _load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def _problem(sizes: list[int], m: int, dtype: type, seed: int = 0):
@@ -194,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (3 if args.quick else 21)
     budget = 0.02 if args.quick else 0.1
 
+    print(f"CPU: {_cpu_model()}, {os.cpu_count()} logical CPU(s); {_load()}")
     print(_blas_info())
+    print(f"NumPy SIMD dispatch: {_numpy_simd()}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
             print(
@@ -246,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows.append((name, ratio))
             print(row, flush=True)
+    print(f"\n{_load()} at the end")
     worst = max(r for _, r in rows)
     print(f"\nworst derive/hand ratio: {worst:.2f} (required <= 1.00)")
     return 0 if worst <= 1.0 else 1

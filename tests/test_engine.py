@@ -180,16 +180,43 @@ def test_huge_logits_are_exact_and_silent(output: str, loss: str, dtype: type) -
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)
-def test_huge_hidden_pre_activations_are_silent(hidden: str) -> None:
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "plain"])
+def test_huge_hidden_pre_activations_are_silent(hidden: str, dtype: type, buffered: bool) -> None:
     net = Network([2, 2, 3], hidden=hidden, output="softmax", loss="cce", l2=0.1)
     params = [(np.eye(2), np.zeros(2)), (np.array([[1.0, -1.0], [-1.0, 1.0], [0.5, 0.5]]), np.zeros(3))]
-    X = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
-    Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    params = [(W.astype(dtype), b.astype(dtype)) for W, b in params]
+    X = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], dtype=dtype)
+    Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=dtype)
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
-        J, grads = net.compile().loss_and_grad(params, X, Y)
+        J, grads = compile_network(net, buffered=buffered).loss_and_grad(params, X, Y)
     assert np.isfinite(J)
     assert all(np.all(np.isfinite(g)) for pair in grads for g in pair)
+
+
+def test_overflow_stays_reported_outside_the_sigmoid_line() -> None:
+    """The sigmoid line ignores e^{-z} = inf (σ underflows to 0); other overflows still raise."""
+    net = Network([2, 2, 2], hidden="sigmoid", output="softmax", loss="cce")
+    params = [(np.eye(2), np.zeros(2)), (np.eye(2) * 1e308, np.full(2, 1e308))]  # z2 = W2 a1 + b2 > max
+    X = np.array([[-1000.0, 2.0]])  # e^{1000} = inf in layer 1: ignored there
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        net.compile().loss_and_grad(params, X, np.array([[1.0, 0.0]]))
+
+
+def test_sigmoid_keeps_its_relative_accuracy_far_below_zero() -> None:
+    """σ(z) for z ≪ 0 is tiny: 1/(1 + e^{−z}) keeps every digit where (1 + tanh(z/2))/2 cancels."""
+    net = Network([1, 1, 1], hidden="sigmoid", output="identity", loss="mse")
+    z = np.array([-30.0, -300.0, -700.0])
+    params = [(np.ones((1, 1)), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))]
+    X, Y = z[:, None], np.zeros((3, 1))
+    J, [(gW1, gb1), _] = net.compile().loss_and_grad(params, X, Y)
+    mp = mpmath.mp
+    # J = (1/m) Σ ½σ(z)²; dJ/db1 = (1/m) Σ σ(z)·σ(z)(1 − σ(z))
+    s = [1 / (1 + mp.exp(-mp.mpf(v))) for v in z]
+    assert abs(float(J) - float(mp.fsum(x**2 for x in s) / 6)) <= 1e-13 * float(mp.fsum(x**2 for x in s) / 6)
+    exact_gb = float(mp.fsum(x * x * (1 - x) for x in s) / 3)
+    assert abs(gb1[0] - exact_gb) <= 1e-13 * exact_gb
 
 
 # ---- dtype, shapes, source -----------------------------------------------------------------

@@ -66,9 +66,6 @@ def _numpy_namespace() -> types.SimpleNamespace:
     # Same arithmetic as numpy.sum / numpy.max (they call these), minus a Python-level wrapper.
     ns.sum = np.add.reduce
     ns.max = np.maximum.reduce
-    # For 2-D arrays np.dot is the same product as np.matmul, minus the gufunc dispatch (about
-    # 1 µs a call, a third of a tiny layer); both hand transposed views to BLAS as flags.
-    ns.matmul = np.dot
     ns.empty = _aligned_empty  # called only by the generated ``workspace``
     ns.erf = special.erf  # NumPy has no erf (GELU): SciPy's ufunc, which also takes out=
     ns.__name__ = "numpy"
