@@ -157,5 +157,5 @@ def test_a_rule_added_outside_the_registry_module_works_end_to_end(monkeypatch: 
     derivation = net.derive()
     assert derivation.all_proved, [(s.title, s.evidence) for s in derivation.steps if s.verdict != "proved"]
     assert any(s.title == "cube_plus derivative" for s in derivation.steps)
-    result = check_network(net, symbolic=False)
+    result = check_network(net)
     assert result.worst() < 1e-7

@@ -35,6 +35,7 @@ import numpy as np
 import sympy as sp
 from mpmath.libmp import from_man_exp, to_fixed
 
+from ..exprs import as_expr
 from ..model import rules
 from ..model.network import Network
 
@@ -137,7 +138,7 @@ def _dot(row: Sequence[int], column: Sequence[int]) -> int:
 def _lambdified(expr_of: Callable[..., sp.Expr], *names: str) -> Callable[..., Any]:
     """A registry formula evaluated in mpmath, its functions by their textbook definitions."""
     symbols = sp.symbols(names, real=True)
-    return sp.lambdify(symbols, rules.textbook_form(sp.sympify(expr_of(*symbols))), "mpmath")
+    return sp.lambdify(symbols, rules.textbook_form(as_expr(expr_of(*symbols))), "mpmath")
 
 
 class Reference:

@@ -398,7 +398,11 @@ def _probability_targets(rng: np.random.Generator, m: int, n: int, hard: bool) -
     if hard:
         return np.eye(n)[rng.integers(0, n, m)]
     Y = rng.random((m, n)) + 0.1
-    return Y / Y.sum(1, keepdims=True)
+    # multiples of 2^-20, the last entry 1 minus the others: every row sums to 1 exactly, as the
+    # closed form δ = a − y assumes (a float64 row divided by its sum misses 1 by an ulp)
+    Y = np.round(Y / Y.sum(1, keepdims=True) * 2**20) / 2**20
+    Y[:, -1] = 1 - Y[:, :-1].sum(1)
+    return Y
 
 
 SUM_TOLERANCE = 1e-6  # how far from 1 a cce target row may sum (rounding in a file)

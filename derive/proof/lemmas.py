@@ -31,6 +31,7 @@ from functools import cache
 import sympy as sp
 from sympy import Expr
 
+from ..exprs import as_expr
 from ..model import rules
 from . import prover
 
@@ -161,7 +162,7 @@ def in_ranges(expr: Expr, indices: dict[sp.Symbol, tuple[Expr, Expr]]) -> Expr:
     for idx, (lo, hi) in indices.items():
         for fact in (sp.Le(idx, hi), sp.Ge(hi, idx), sp.Ge(idx, lo), sp.Le(lo, idx)):
             facts[fact] = sp.true
-    expr = _pick_deltas(sp.expand(sp.sympify(expr)) if isinstance(expr, sp.Sum) else sp.sympify(expr), indices)
+    expr = _pick_deltas(sp.expand(expr) if isinstance(expr, sp.Sum) else as_expr(expr), indices)
     expr = expr.doit()
     return expr.replace(lambda u: isinstance(u, sp.Piecewise), lambda u: u.xreplace(facts).doit())
 
@@ -395,7 +396,7 @@ def cost_gradient(l2: bool, bias: str = "separate", one_over_m: bool = True, reg
 
 def _index_cases(lemma: Lemma, sizes: dict[sp.Symbol, int]) -> list[dict[sp.Symbol, int]]:
     names = sorted(lemma.indices, key=lambda s: s.name)
-    spans = [range(int(sp.sympify(lo).subs(sizes)), int(sp.sympify(hi).subs(sizes)) + 1) for lo, hi in
+    spans = [range(int(as_expr(lo).subs(sizes)), int(as_expr(hi).subs(sizes)) + 1) for lo, hi in
              (lemma.indices[s] for s in names)]
     cases = [dict(zip(names, values)) for values in itertools.product(*spans)]
     if len(cases) > MAX_INDEX_CASES:
@@ -406,7 +407,7 @@ def _index_cases(lemma: Lemma, sizes: dict[sp.Symbol, int]) -> list[dict[sp.Symb
 
 def _concrete(expr: Expr, values: dict[sp.Symbol, int]) -> Expr:
     """The expression at concrete sizes and indices: sums written out, entries as symbols."""
-    e = sp.sympify(expr).xreplace({s: sp.Integer(v) for s, v in values.items()}).doit()
+    e = as_expr(expr).xreplace({s: sp.Integer(v) for s, v in values.items()}).doit()
     entries = {x: sp.Symbol(sp.latex(x), real=True) for x in e.atoms(sp.Indexed)}
     return e.xreplace(entries)
 

@@ -495,8 +495,10 @@ def _stage(share: float, end: float, test: Callable[[], bool]) -> bool:
     """Run one stage of the proof with ``share`` of the time left before ``end``; False when it
     runs out (the later stages still get their turn) or the tools give up."""
     left = end - time.monotonic()
+    if left <= 0:  # checked here too: the watchdog only interrupts at the interpreter's switch interval
+        return False
     try:
-        with time_limit(max(left * share, 1e-3) if left != float("inf") else None, _StageTimeout):
+        with time_limit(left * share if left != float("inf") else None, _StageTimeout):
             return bool(test())
     except _StageTimeout:
         return False
