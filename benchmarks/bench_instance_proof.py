@@ -6,7 +6,8 @@ closed forms, every parameter), and the largest network it finishes within a bud
 
 The lemmas prove the closed forms for every size (benchmarks/bench_widths.py); this cross-check is
 the independent second route that derive() runs by default only for small networks. Its old goal:
-every parameter of a [4,8,8,3] sigmoid/softmax+CCE network (139 parameters) exact in ≤ 60 s. The search grows the hidden width of [4,h,h,3] until a derivation no
+every parameter of a [4,8,8,3] sigmoid/softmax+CCE network (139 parameters) exact in ≤ 60 s. The
+search grows the hidden width of [4,h,h,3] until a derivation no
 longer finishes inside the budget, and prints the largest that did.
 """
 
