@@ -30,7 +30,7 @@ def assert_proved_for_all_sizes(lemma: lemmas.Lemma) -> None:
 def assert_rejected_at_concrete_sizes(lemma: lemmas.Lemma) -> str:
     check = lemmas.verify_lemma(lemma)
     assert check.verdict == "fails", (lemma.title, check.evidence)
-    assert check.counterexample_sizes and check.evidence.startswith("counterexample at n_")
+    assert check.counterexample_sizes and check.evidence.startswith("counterexample at $n_")
     assert all(isinstance(v, int) for v in check.counterexample_sizes.values())
     return check.evidence
 

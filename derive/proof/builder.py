@@ -85,7 +85,7 @@ class DerivationBuilder:
         check = lemmas.checked(lemma, self.options["timeout"])
         evidence = check.evidence
         if check.verdict == "proved":
-            evidence = f"proved for all {lemma.sizes_text} ≥ 1 and every index in range (sizes symbolic); " + evidence
+            evidence = f"proved for all ${lemma.sizes_text} \\ge 1$ and every index in range (sizes symbolic); " + evidence
         step = self.record(lemma.title, lemma.latex, lemma.rule, check.verdict, evidence, kind="lemma",
                            seconds=check.verification.seconds)
         self.lemma_steps[id(lemma)] = step
@@ -94,7 +94,7 @@ class DerivationBuilder:
     def instance(self, title: str, latex: str, cited: list[Step], sizes: list[tuple[str, int]], *, layer: int,
                  boxed: bool = True, cross_check: Verification | None = None, kind: str = "chain") -> Step:
         """A step of this network: the cited lemmas with its sizes substituted."""
-        at = ", ".join(f"{name} = {value}" for name, value in sizes)
+        at = ", ".join(f"${name} = {value}$" for name, value in sizes)
         names = "; ".join(f"“{s.title}”" for s in cited)
         evidence = f"instance of {names} with {at}"
         verdicts = [s.verdict for s in cited]

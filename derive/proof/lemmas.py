@@ -110,7 +110,7 @@ class LemmaCheck:
     def evidence(self) -> str:
         v = self.verification
         if v.verdict == "fails" and self.counterexample_sizes:
-            at = ", ".join(f"{k} = {val}" for k, val in self.counterexample_sizes.items())
+            at = ", ".join(f"${k} = {val}$" for k, val in self.counterexample_sizes.items())
             return f"counterexample at {at}: {v.evidence.removeprefix('counterexample: ')}"
         return v.evidence
 

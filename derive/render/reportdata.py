@@ -252,10 +252,15 @@ def build_report(derivation: Derivation, *, seed: int = SEED, engine: object | N
     summary = {"steps": len(steps), "proved": 0, "numeric": 0, "fails": 0}
     for s in steps:
         summary[s.verdict if s.verdict in summary else "fails"] += 1
-    engine, engine_note = _load_engine(net) if engine is None else (engine, "")
+    given = engine is not None
+    engine, engine_note = (engine, "") if given else _load_engine(net)
     source = getattr(engine, "source", None) if engine is not None else None
     if engine is not None and not isinstance(source, str):
         source, engine_note = None, "the engine does not expose its generated source"
+    witness = derivation.witness
+    if witness is None or witness.seed != seed or given or witness.engine_note != engine_note:
+        params, X, Y = witness_point(net, seed, EXAMPLES)  # another point, engine or verdict: witness again
+        witness = gradient_witness(net, params, X, Y, engine, engine_note, seed=seed)
     return ReportData(
         name=report_name(net),
         label=net.label,
@@ -267,19 +272,11 @@ def build_report(derivation: Derivation, *, seed: int = SEED, engine: object | N
         definitions=definitions(net, getattr(derivation, "definitions", None)),
         rules_used=rules_used(net),
         notation=notation(net),
-        numeric=numeric_check(net, _witness(derivation, seed, engine, engine_note)),
+        numeric=numeric_check(net, witness),
         for_all_sizes=derivation.for_all_sizes,
         engine_source=source,
         engine_note=engine_note,
     )
-
-
-def _witness(derivation: Derivation, seed: int, engine: object | None, note: str) -> GradientWitness:
-    w = derivation.witness
-    if w is not None and w.seed == seed and w.engine_note == note and (engine is None or not w.engine_available):
-        return w
-    params, X, Y = witness_point(derivation.network, seed, EXAMPLES)
-    return gradient_witness(derivation.network, params, X, Y, engine, note, seed=seed)
 
 
 def report_name(net: Network) -> str:
