@@ -360,7 +360,10 @@ MAX_DRAWN = 7  # units drawn per layer; more are shown as the first 5, "⋮" and
 
 def diagram(net: Network) -> Diagram:
     """Positions of the units and edges of the network picture (left to right)."""
-    gap_x, gap_y, radius, margin_top, margin_bottom = 150.0, 46.0, 15.0, 24.0, 56.0
+    longest = max(len(rules.activation(a).diagram) for a in net.activation_names)
+    # a unit holds its label: 9.5 px type (about 5.5 px a letter) for labels of more than 2 letters
+    radius = max(15.0, 2.9 * longest + 4) if longest > 2 else 15.0
+    gap_x, gap_y, margin_top, margin_bottom = 150.0, max(46.0, 2 * radius + 14), 24.0, 56.0
     shown = [min(n, MAX_DRAWN) for n in net.sizes]
     tallest = max(shown)
     height = margin_top + (tallest - 1) * gap_y + 2 * radius + margin_bottom
