@@ -249,7 +249,9 @@ def hostile_cases() -> list[Case]:
         Case("report: --time-limit 0", g, ("report", "--net", "1,1", "--time-limit", "0", "--out", "{dir}/o")),
         Case("report: --time-limit nan", g, ("report", "--net", "1,1", "--time-limit", "nan", "--out", "{dir}/o")),
         Case("report: softmax over one unit", g, ("report", "--net", "2,3,1", "--loss", "cce", "--out", "{dir}/o")),
-        Case("report: --net of 1001 parameters", g, ("report", "--net", "10,83,2", "--out", "{dir}/o")),
+        Case(
+            "report: --net beyond the parameter limit", g, ("report", "--net", "20000,20000,10", "--out", "{dir}/o")
+        ),
         Case("report: --l2 nan", g, ("report", "--net", "1,1", "--l2", "nan", "--out", "{dir}/o")),
         Case("report: --format docx", g, ("report", "--net", "1,1", "--format", "docx", "--out", "{dir}/o")),
         Case("train: --epochs -1", g, ("train", "--data", "xor", "--epochs", "-1")),
@@ -341,6 +343,11 @@ def valid_cases() -> list[Case]:
             "report --net 4,8,8,3 softmax/cce",
             g,
             ("report", "--net", "4,8,8,3", "--loss", "cce", "--output", "softmax", "--out", "{dir}/o"),
+        ),
+        Case(
+            "report --net 784,1024,1024,10 softmax/cce",
+            g,
+            ("report", "--net", "784,1024,1024,10", "--loss", "cce", "--out", "{dir}/o"),
         ),
         Case(f"train --data {data}", g, ("train", "--data", data, "--no-progress")),
         Case(f"check examples/notes/{notes.name}", g, ("check", str(notes))),
