@@ -57,6 +57,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hand_numpy  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 from derive import Network  # noqa: E402
 
@@ -80,18 +81,6 @@ def _blas_info() -> str:
         if i.get("user_api") == "blas"
     ]
     return "BLAS: " + "; ".join(parts)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def _numpy_simd() -> str:
@@ -232,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (3 if args.quick else 21)
     budget = 0.02 if args.quick else 0.1
 
-    print(f"CPU: {_cpu_model()}, {os.cpu_count()} logical CPU(s); {_load()}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPU(s); {_load()}")
     print(_blas_info())
     print(f"NumPy SIMD dispatch: {_numpy_simd()}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
