@@ -85,7 +85,8 @@ class DerivationBuilder:
         check = lemmas.checked(lemma, self.options["timeout"])
         evidence = check.evidence
         if check.verdict == "proved":
-            evidence = f"proved for all ${lemma.sizes_text} \\ge 1$ and every index in range (sizes symbolic); " + evidence
+            sizes = f"${lemma.sizes_text} \\ge 1$"
+            evidence = f"proved for all {sizes} and every index in range (sizes symbolic); {evidence}"
         step = self.record(lemma.title, lemma.latex, lemma.rule, check.verdict, evidence, kind="lemma",
                            seconds=check.verification.seconds)
         self.lemma_steps[id(lemma)] = step

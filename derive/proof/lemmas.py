@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -462,8 +462,3 @@ def checked(lemma: Lemma, timeout: float | None = prover.DEFAULT_TIMEOUT) -> Lem
     if lemma.check is None or lemma.check.verdict == "numeric" and timeout and timeout > lemma.check_timeout:
         lemma.check, lemma.check_timeout = verify_lemma(lemma, timeout), timeout or float("inf")
     return lemma.check
-
-
-def instantiate(latex: str, sizes: Sequence[tuple[str, int]]) -> str:
-    """The sizes a step instantiates a lemma with, as LaTeX: n_1 = 128, n_2 = 10."""
-    return ",\\ ".join(f"{name} = {value}" for name, value in sizes)
