@@ -101,9 +101,9 @@ class Network:
             raise NetworkError(
                 f"loss {self.loss!r} needs a {' or '.join(loss.output_names)} output, not {self.output!r}"
             )
-        if self.output == "softmax" and self.sizes[-1] < 2:
-            raise NetworkError(
-                f"a softmax over one output unit is the constant 1, so {self.loss} would learn nothing: "
+        if not rules.activation(self.output).elementwise and self.sizes[-1] < 2:
+            raise NetworkError(  # a vector activation normalizes over the units: over one it is a constant
+                f"a {self.output} over one output unit is the constant 1, so {self.loss} would learn nothing: "
                 "give the output layer at least 2 units (or use a sigmoid output with loss 'bce')"
             )
         if self.bias not in ("separate", "column"):
