@@ -193,6 +193,8 @@ class _Claim:
         self.lhs = lhs
         self.rhs = _products_written_as_calls(env, rhs, cases[0])
         self.points = _Points(seed)
+        self._spelling: dict[str, str] | None = None
+        self._layer_spelling: dict[str, str] | None = None
         self.cases = [_Case(a) for a in cases]
         for case in self.cases:
             case.L = self.value(lhs, case)
@@ -209,6 +211,61 @@ class _Claim:
     @property
     def first(self) -> _Case:
         return self.cases[0]
+
+    def spelling(self) -> dict[str, str]:
+        """How the notes write each name the claim uses, by key: ``a^{(3)}`` -> ``\\alpha^{(L-1)}``,
+        ``a_{2}`` -> ``a_{j}`` (at the failing index values), and the file's aliases."""
+        if self._spelling is not None:
+            return self._spelling
+        ev = Evaluator(self.env, self.first.assignment)
+        out: dict[str, str] = {}
+        layers: dict[str, str] = {}
+        for side in (self.lhs, self.rhs):
+            for n in walk(side):
+                if not isinstance(n, Name) or n.primes:
+                    continue
+                try:
+                    key = _key(ev, n)
+                    out.setdefault(key, node_latex(n))
+                    for sup, text in zip(ev.sup_texts(n), n.sups, strict=True):
+                        written = "".join(t.value for t in text).replace(" ", "")
+                        if sup.isdigit() and not written.isdigit():
+                            layers.setdefault(sup, written)
+                            letter = written[0]
+                            if letter.isalpha() and written[1:] in ("", *(f"{c}{k}" for c in "+-" for k in "123")):
+                                base = int(sup) - int(written[1:] or 0)  # L = 3 from L-1 = 2
+                                for offset in (-2, -1, 0, 1, 2):
+                                    tail = "" if offset == 0 else f"{offset:+d}"
+                                    layers.setdefault(str(base + offset), letter + tail)
+                    base = ev.name_base(n)
+                    if base != n.base:
+                        out.setdefault(base, n.base)
+                except _ERRORS:
+                    continue
+        self._spelling = out
+        self._layer_spelling = layers
+        return out
+
+    def spell(self, expr: Value) -> str:
+        """LaTeX of a value with the names as the notes write them."""
+        names = self.spelling()
+        mapping = {}
+        for e in _entries(expr):
+            for sym in as_expr(e).free_symbols:
+                mapping[sym] = sp.Symbol(self.spell_key(sym.name), real=True)
+        spelled = expr.xreplace(mapping) if mapping else expr
+        _ = names
+        return latex_of(spelled)
+
+    def spell_key(self, key: str) -> str:
+        names = self.spelling()
+        if key in names:
+            return names[key]
+        base, sups, sub = _split_key(key)
+        base = names.get(base, base)
+        layers = self._layer_spelling or {}
+        sups = [layers.get(s, s) for s in sups]
+        return _join_key(base, sups, sub)
 
     def rhs_explains(self, new_rhs: Node, options: Options | None = None) -> bool:
         """Whether the claim holds at every case with ``new_rhs`` for its right side."""
@@ -463,7 +520,7 @@ _HOLE = Given(sp.S.Zero, latex="?")  # where a run of factors is taken out, to b
 
 
 def _mutations(claim: _Claim, candidates: Iterator[Mutation]) -> str | None:
-    seen: set[str] = set()
+    seen: set[str] = {_tex(claim.lhs)}  # x := x + y without its term says only x = x
     for new_rhs, words in candidates:
         shown = _tex(new_rhs)
         if shown in seen:
@@ -781,7 +838,7 @@ def _neighbours(claim: _Claim, ev: Evaluator, name: Name) -> Iterator[tuple[Name
 
     for k, sup in enumerate(name.sups):
         for delta in (-1, 1):
-            toks = (*sup, Token("OP", "+" if delta > 0 else "-", 0), Token("NUM", "1", 0))
+            toks = _shifted(sup, delta)
             value = ev.int_tokens(toks)
             new_sup = (Token("NUM", str(value), 0),) if value is not None and _is_number(sup) else toks
             sups = tuple(new_sup if j == k else s for j, s in enumerate(name.sups))
@@ -833,6 +890,21 @@ def _joined(atoms: list) -> tuple[Token, ...]:
     return tuple(t for j, a in enumerate(atoms) for t in (*((Token("OP", ",", 0),) if j else ()), *a))
 
 
+def _shifted(sup: tuple[Token, ...], delta: int) -> tuple[Token, ...]:
+    """A layer superscript moved by ``delta``, as a person writes it: L-1 -> L, L -> L+1, l+1 -> l."""
+    text = "".join(t.value for t in sup).replace(" ", "")
+    letters = "".join(ch for ch in text if ch.isalpha())
+    if len(letters) == 1 and text.startswith(letters):
+        rest = text[len(letters) :]
+        offset = int(rest) if rest and rest.lstrip("+-").isdigit() else (0 if not rest else None)
+        if offset is not None:
+            offset += delta
+            sign = Token("OP", "+" if offset > 0 else "-", 0)
+            tail = () if offset == 0 else (sign, Token("NUM", str(abs(offset)), 0))
+            return (Token("WORD", letters, 0), *tail)
+    return (*sup, Token("OP", "+" if delta > 0 else "-", 0), Token("NUM", "1", 0))
+
+
 def _is_number(script: tuple[Token, ...]) -> bool:
     return len(script) == 1 and script[0].kind == "NUM"
 
@@ -878,6 +950,15 @@ def _split_key(key: str) -> tuple[str, list[str], str | None]:
                 sups.append(group[1:-1] if group[0] == "(" else group)
                 group = ""
     return body, sups, sub
+
+
+def _join_key(base: str, sups: list[str], sub: str | None) -> str:
+    key = base
+    if sups:
+        key += "^{" + "".join(s if s.startswith("[") else f"({s})" for s in sups) + "}"
+    if sub is not None:
+        key += "_{" + sub + "}"
+    return key
 
 
 def _sub_tokens(sub: str) -> tuple[Token, ...]:
@@ -1191,12 +1272,13 @@ def _inserted_derivatives(claim: _Claim) -> Iterator[Mutation]:
             if shape is None or shape != shape_of(pair.z) or shape == (1, 1) and is_matrix(pair.z):
                 continue
             right = _entrywise(_right_rule(pair.act), pair.z, pair.a)
-            factor = Given(right, latex=f"{pair.act.latex}'({pair.z_key})")
+            factor = Given(right, latex=f"{pair.act.latex}'({claim.spell_key(pair.z_key)})")
             new = BinOp("odot", run, factor, pos=run.pos)
+            times = "\\odot " if shape != (1, 1) else ""
             filled = _substitute(replaced, _HOLE, new) if replaced is not where or where is not run else new
             yield (
                 _substitute(claim.rhs, where, filled),
-                f"missing derivative factor: ${_tex(run)}$ lacks the factor $\\odot {factor.latex}$",
+                f"missing derivative factor: ${_tex(run)}$ lacks the factor ${times}{factor.latex}$",
             )
 
 
@@ -1275,12 +1357,10 @@ def _product_rule(claim: _Claim) -> str | None:
         others = sp.Mul(*(factors[:k] + factors[k + 1 :]))
         kept = rest * sp.diff(others, X) * f  # every term but the one that differentiates f
         if claim.points.same(claim.env.expand(kept), case.R):
-            shown = latex_of(claim.env.fold(f))
-            partner = latex_of(claim.env.fold(others * rest))
-            by = latex_of(X)
+            dropped = claim.env.fold(sp.factor(rest * others * sp.diff(f, X)))
             return (
-                f"product rule: the term with the derivative of ${shown}$ is missing "
-                f"(${partner} \\cdot \\frac{{\\partial}}{{\\partial {by}}} {shown}$)"
+                f"product rule: the term ${claim.spell(dropped)}$ (from the derivative of "
+                f"${claim.spell(claim.env.fold(f))}$) is dropped"
             )
     return None
 
@@ -1324,6 +1404,8 @@ def _value_in(env: Env, node: Node, assignment: dict[str, int]) -> Value | None:
 def _lhs_renamed(claim: _Claim, activations: bool = True) -> str | None:
     """The slip may be on the left: ∂C/∂b written where ∂C/∂w is meant. (Without
     ``activations``, not ∂C/∂a for ∂C/∂z: that is better said as the missing derivative factor.)"""
+    if claim.first.R is not None and all(e == 0 for e in _entries(claim.first.R)):
+        return None  # any name that does not depend on the variable would "explain" a 0
     ev = Evaluator(claim.env, claim.first.assignment)
     for d in [x for x in walk(claim.lhs) if isinstance(x, Deriv)]:
         for target in (d.X, d.F):
@@ -1339,7 +1421,7 @@ def _lhs_renamed(claim: _Claim, activations: bool = True) -> str | None:
                 ):
                     words = {"layer": "layer off by one", "unit": "wrong unit"}.get(kind, "swapped names")
                     text = f"the right side is the value for ${_tex(cand)}$, not ${_tex(target)}$"
-                    factor = _symbolic_factor(claim)
+                    factor = _mutations(claim, _dropped_factors(claim)) or _symbolic_factor(claim)
                     return f"{factor} ({text})" if factor else f"{words}: {text}"
     return None
 
@@ -1351,6 +1433,7 @@ def _lhs_renamed(claim: _Claim, activations: bool = True) -> str | None:
 
 def _fallbacks(claim: _Claim) -> list[Candidate]:
     return [
+        lambda: _not_zero(claim),
         lambda: _missing_term(claim),
         lambda: _missing_elementwise_factor(claim),
         lambda: _lhs_renamed(claim),
@@ -1359,21 +1442,54 @@ def _fallbacks(claim: _Claim) -> list[Candidate]:
     ]
 
 
+def _not_zero(claim: _Claim) -> str | None:
+    """A claim that something is 0 (E_{d1} does not depend on w_{31}) where it is not."""
+    R = claim.first.R
+    if R is None or any(e != 0 for e in _entries(R)):
+        return None
+    d = claim.lhs.operand if isinstance(claim.lhs, Neg) else claim.lhs
+    if isinstance(d, Deriv):
+        return f"not zero: ${_tex(d.F)}$ depends on ${_tex(d.X)}$"
+    return None
+
+
 def _describe(claim: _Claim, v: Value) -> str | None:
     """``v`` in the notes' symbols: c·M for a matrix M of the file (``\\lambda W^{(2)}``), a short
     scalar folded into the defined names, else None."""
     env = claim.env
     if is_matrix(v):
         for key, entry in env.entries.items():
-            for M, shown in ((entry.value, key), (getattr(entry.value, "T", None), f"({key})^T")):
+            name = claim.spell_key(key)
+            for M, shown in ((entry.value, name), (getattr(entry.value, "T", None), f"({name})^T")):
                 if M is None or not is_matrix(M) or M.shape != v.shape:  # type: ignore[union-attr]
                     continue
                 c = _constant_ratio(v, M)
                 if c is not None:
-                    return f"{latex_of(c)} {shown}" if c != 1 else shown
+                    return f"{claim.spell(_sizes_as_names(env, c))} {shown}" if c != 1 else shown
         return None
     e = env.fold(sp.factor(as_expr(v)))
-    return latex_of(e) if sp.count_ops(e) <= 12 else None
+    if sp.count_ops(e) > 12:
+        return None
+    coefficient, names = sp.S.One, sp.S.One
+    for f in sp.Mul.make_args(e):  # the constants (λ/m) before the names of the notes (Θ_{11})
+        if f.free_symbols and all("_{" in s.name or "^{" in s.name for s in f.free_symbols):
+            names *= f
+        else:
+            coefficient *= f
+    if names == 1 or coefficient == 1:
+        return claim.spell(_sizes_as_names(env, e))
+    return f"{claim.spell(_sizes_as_names(env, coefficient))} {claim.spell(names)}"
+
+
+def _sizes_as_names(env: Env, e: sp.Expr) -> sp.Expr:
+    """1/2 as 1/m where m = 2 is the number of examples: the factor in the notes' terms."""
+    names = {v: k for k, v in env.sizes.items() if k in ("m", "n", "N")}
+    c, rest = as_expr(e).as_coeff_Mul()
+    if c.is_Rational and c.p == 1 and c.q in names:
+        return rest / sp.Symbol(names[c.q], positive=True)
+    if c.is_Rational and c.q == 1 and c.p in names:
+        return rest * sp.Symbol(names[c.p], positive=True)
+    return e
 
 
 def _constant_ratio(v: Value, M: Value) -> sp.Expr | None:
@@ -1437,7 +1553,7 @@ def _missing_term(claim: _Claim) -> str | None:
     )
     if all(sp.expand(e) == 0 for e in _entries(diff)):
         return None
-    terms_ok = all(len(sp.Add.make_args(sp.expand(e))) <= 2 for e in _entries(diff))
+    terms_ok = all(len(sp.Add.make_args(sp.expand(e))) == 1 for e in _entries(diff))
     if not terms_ok:
         return None
     for sign, words in ((1, "missing term: the term ${}$ is missing"), (-1, "extra term: the term ${}$ is too many")):
@@ -1463,10 +1579,10 @@ def _missing_elementwise_factor(claim: _Claim) -> str | None:
                 return None
             for _z, _a, d in _aligned(pair, right, case):
                 d = claim.env.expand(d)
+                factor = f"{pair.act.latex}'({claim.spell_key(pair.z_key)})"
                 if claim.points.same(case.L, _times(case.R, d)):
-                    return f"missing derivative factor: the right side lacks ${pair.act.latex}'({pair.z_key})$"
+                    return f"missing derivative factor: the right side lacks the factor ${factor}$"
                 if claim.points.same(_times(case.L, d), case.R):
-                    factor = f"{pair.act.latex}'({pair.z_key})"
                     return f"extra derivative factor: the right side has the factor ${factor}$ too many"
     return None
 
@@ -1493,15 +1609,15 @@ def _symbolic_factor(claim: _Claim) -> str | None:
     if sp.count_ops(L) + sp.count_ops(R) > 400:
         return None
     with deadline(2.0):
-        ratio = sp.factor(sp.cancel(as_expr(R) / as_expr(L)))
-    if ratio.is_Number:
-        return None
-    ratio = claim.env.fold(ratio)
+        ratio = sp.cancel(as_expr(R) / as_expr(L))
+        if ratio.is_Number:
+            return None
+        ratio = sp.factor(claim.env.fold(ratio))
     num, den = sp.fraction(ratio)
     if len(sp.Mul.make_args(num)) <= 2 and den == 1:
-        return f"extra factor: the right side has a factor ${latex_of(num)}$ that the true value lacks"
+        return f"extra factor: the right side has a factor ${claim.spell(num)}$ that the true value lacks"
     if num == 1 and len(sp.Mul.make_args(den)) <= 2:
-        return f"missing factor: the right side lacks the factor ${latex_of(den)}$"
+        return f"missing factor: the right side lacks the factor ${claim.spell(den)}$"
     return None
 
 
