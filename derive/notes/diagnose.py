@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from ..exprs import as_expr
 from ..model import rules
@@ -112,7 +114,7 @@ class _Points:
         return out
 
     def _compute(self, v: Value) -> list[list[mpmath.mpf | None]]:
-        entries = [as_expr(e) for e in _entries(v)]
+        entries = [_concrete(as_expr(e)) for e in _entries(v)]
         out = []
         with mpmath.workdps(self.digits):
             for k in range(self.count):
@@ -162,6 +164,31 @@ class _Points:
                 elif abs(r - ratio) > tol * max(1, abs(ratio)):
                     return None
         return ratio
+
+
+def _concrete(e: sp.Expr) -> sp.Expr:
+    """Arbitrary functions (``symbols: {u: function}``) replaced by fixed smooth ones, the same for
+    a name wherever it appears: exp(a + b t + c t^2) + (d t + e)^2 with coefficients from its name."""
+    classes = {f.func for f in e.atoms(AppliedUndef)}
+    if not classes:
+        return e
+    t = sp.Dummy("t", real=True)
+    for f in sorted(classes, key=str):
+        h = hashlib.sha256(str(f).encode()).digest()
+        a, b, c, d, k = (sp.Rational(h[n] % 19 - 9, 10) for n in range(5))
+        e = e.replace(f, sp.Lambda(t, sp.exp(a + b * t + c * t**2) + (d * t + k) ** 2))
+    return e.doit()
+
+
+def _lagrange(e: sp.Expr) -> sp.Expr:
+    """u(x), u'(x) of an arbitrary function of the implicit x written as the rules write them."""
+    primes = {
+        d: sp.Symbol(f"{d.expr.func}" + "'" * d.derivative_count)
+        for d in e.atoms(sp.Derivative)
+        if isinstance(d.expr, AppliedUndef) and len(d.expr.args) == 1 and d.variables == d.expr.args * len(d.variables)
+    }
+    plain = {f: sp.Symbol(str(f.func)) for f in e.atoms(AppliedUndef) if len(f.args) == 1 and f.args[0].is_Symbol}
+    return e.xreplace(primes).xreplace(plain) if primes or plain else e
 
 
 def _entries(v: Value) -> list[sp.Expr]:
@@ -255,7 +282,7 @@ class _Claim:
                 mapping[sym] = sp.Symbol(self.spell_key(sym.name), real=True)
         spelled = expr.xreplace(mapping) if mapping else expr
         _ = names
-        return latex_of(spelled)
+        return latex_of(_map(spelled, _lagrange) if not is_matrix(spelled) else spelled)
 
     def spell_key(self, key: str) -> str:
         names = self.spelling()
@@ -617,12 +644,13 @@ def _transposes(claim: _Claim) -> Iterator[Mutation]:
                 _substitute(claim.rhs, n, n.operand),
                 f"transpose: ${_tex(n)}$ should be ${_tex(n.operand)}$ (a transpose too many)",
             )
-    operands = [claim.rhs]
+    operands = []
     for n in _nodes(claim):
         if isinstance(n, BinOp) and n.op != "/":
             operands += [n.left, n.right]
         elif isinstance(n, Neg):
             operands.append(n.operand)
+    operands = sorted(operands, key=lambda x: len(_tex(x))) + [claim.rhs]  # the smallest part first
     for n in operands:
         if isinstance(n, Transpose):
             continue
@@ -783,7 +811,7 @@ def _term_factors(claim: _Claim) -> Iterator[Mutation]:
                 f"wrong sign of the term ${_tex(t)}$ in ${_tex(n)}$",
             )
         for k, (s, t) in enumerate(terms):
-            for c, words in ((2, "half"), (sp.Rational(1, 2), "twice")):
+            for c, words in ((2, "twice"), (sp.Rational(1, 2), "half")):
                 scaled = BinOp("juxt", Given(sp.Integer(c) if c == 2 else c, latex=sp.latex(c)), t, pos=t.pos)
                 new = [*terms[:k], (s, scaled), *terms[k + 1 :]]
                 yield (
@@ -853,7 +881,11 @@ def _neighbours(claim: _Claim, ev: Evaluator, name: Name) -> Iterator[tuple[Name
     if name.sub is not None:
         atoms = ev.sub_atoms(name.sub)
         if atoms and len(atoms) == 2 and all(len(a) == 1 for a in atoms):
-            cand = dataclasses.replace(name, sub=(atoms[1][0], Token("OP", ",", 0), atoms[0][0]))
+            comma = any(t.kind == "OP" and t.value == "," for t in name.sub)
+            swapped = (atoms[1][0], Token("OP", ",", 0), atoms[0][0]) if comma else (atoms[1][0], atoms[0][0])
+            if not comma and all(t.kind == "WORD" for t in swapped):
+                swapped = (Token("WORD", atoms[1][0].value + atoms[0][0].value, 0),)
+            cand = dataclasses.replace(name, sub=swapped)
             if fresh(cand):
                 yield cand, "indices"
         if atoms:
@@ -1170,12 +1202,16 @@ def _wrong_rules_of(act: rules.Activation) -> list[tuple[str, Callable[[sp.Expr,
 _WRONG_RULES: dict[str, list] = {}
 
 
-def _rule_latex(act: rules.Activation, pair: _Pair | None) -> str:
-    """g'(z) = its closed form, in the notes' names where a pair gives them."""
-    z, a = (sp.Symbol(pair.z_key), sp.Symbol(pair.a_key)) if pair else (sp.Symbol("z"), sp.Symbol("a"))
-    closed = act.derivative(z, a)
-    zt = pair.z_key if pair else "z"
-    return f"${act.latex}'({zt}) = {latex_of(closed)}$"
+def _rule_latex(act: rules.Activation, z: str = "z", a: str = "a") -> str:
+    """g'(z) = its closed form (as the registry writes it: σ(1 − σ) in terms of a = g(z)), with the
+    notes' names ``z`` and ``a``."""
+    closed = rules.formula_latex(act.derivative(sp.Symbol("Z"), sp.Symbol("A")))
+    closed = re.sub(r"\bZ\b", lambda _m: z, re.sub(r"\bA\b", lambda _m: a, closed))
+    return f"${act.latex}'({z}) = {closed}$"
+
+
+def _unit_text(act: rules.Activation, z: str, a: str) -> str:
+    return f"the unit ${a} = {act.latex}({z})$"
 
 
 def _activation_runs(claim: _Claim) -> str | None:
@@ -1205,10 +1241,10 @@ def _activation_runs(claim: _Claim) -> str | None:
                         rebuilt = _chain([*fs[:i], given, *fs[j + 1 :]], ops[:i] + ops[j:], n.pos)
                         new_rhs = _substitute(claim.rhs, n, rebuilt)
                         if claim.rhs_explains(new_rhs):
+                            zs, as_ = _pair_names(claim, pair, z, a)
                             return (
-                                f"wrong activation derivative: ${_tex(run)}$ is {text} for the "
-                                f"{pair.act.name} unit ${pair.a_key} = {pair.act.latex}({pair.z_key})$; "
-                                + _rule_latex(pair.act, pair)
+                                f"wrong activation derivative: ${_tex(run)}$ is {text} for "
+                                f"{_unit_text(pair.act, zs, as_)}; " + _rule_latex(pair.act, zs, as_)
                             )
     return None
 
@@ -1227,6 +1263,14 @@ def _corrected(
         return v
 
     return value
+
+
+def _pair_names(claim: _Claim, pair: _Pair, z: Value, a: Value) -> tuple[str, str]:
+    """The notes' names of a pair's pre-activation and activation, of the entry a claim about
+    entries uses (``s_j``, ``h_j``), else of the whole vectors (``z^{(2)}``, ``a^{(2)}``)."""
+    if not is_matrix(z) and isinstance(z, sp.Symbol) and isinstance(a, sp.Symbol) and is_matrix(pair.z):
+        return claim.spell_key(z.name), claim.spell_key(a.name)
+    return claim.spell_key(pair.z_key), claim.spell_key(pair.a_key)
 
 
 def _matching_entries(claim: _Claim, pairs: list[_Pair], value: Value) -> Iterator[tuple[_Pair, Value, Value]]:
@@ -1301,7 +1345,7 @@ def _activation_rules(claim: _Claim) -> str | None:
         for text, wrong in _wrong_rules(act):
             options = Options(derivative_rules={cls: lambda g, wrong=wrong: wrong(g.args[0], g)})
             if claim.lhs_explains(options):
-                return f"wrong activation derivative: {text} for a {act.name} unit ({_rule_latex(act, None)})"
+                return f"wrong activation derivative: {text} for {_unit_text(act, 'z', 'a')} ({_rule_latex(act)})"
     return None
 
 
@@ -1357,7 +1401,7 @@ def _product_rule(claim: _Claim) -> str | None:
         others = sp.Mul(*(factors[:k] + factors[k + 1 :]))
         kept = rest * sp.diff(others, X) * f  # every term but the one that differentiates f
         if claim.points.same(claim.env.expand(kept), case.R):
-            dropped = claim.env.fold(sp.factor(rest * others * sp.diff(f, X)))
+            dropped = claim.env.fold(rest * others * sp.diff(f, X))
             return (
                 f"product rule: the term ${claim.spell(dropped)}$ (from the derivative of "
                 f"${claim.spell(claim.env.fold(f))}$) is dropped"
@@ -1466,7 +1510,7 @@ def _describe(claim: _Claim, v: Value) -> str | None:
                 c = _constant_ratio(v, M)
                 if c is not None:
                     return f"{claim.spell(_sizes_as_names(env, c))} {shown}" if c != 1 else shown
-        return None
+        return _product_of_two(claim, v)
     e = env.fold(sp.factor(as_expr(v)))
     if sp.count_ops(e) > 12:
         return None
@@ -1479,6 +1523,19 @@ def _describe(claim: _Claim, v: Value) -> str | None:
     if names == 1 or coefficient == 1:
         return claim.spell(_sizes_as_names(env, e))
     return f"{claim.spell(_sizes_as_names(env, coefficient))} {claim.spell(names)}"
+
+
+def _product_of_two(claim: _Claim, v: Value) -> str | None:
+    """``v`` as M N, M^T N of two inputs of the file (``B^T x``), or None."""
+    inputs = [(k, e.value) for k, e in claim.env.entries.items() if is_matrix(e.value) and not e.defined]
+    for k1, M in inputs:
+        for M_, shown in ((M, claim.spell_key(k1)), (M.T, f"{claim.spell_key(k1)}^T")):  # type: ignore[union-attr]
+            for k2, N in inputs:
+                if M_.shape[1] != N.shape[0] or (M_.shape[0], N.shape[1]) != v.shape:  # type: ignore[union-attr]
+                    continue
+                if all(sp.expand(x - y) == 0 for x, y in zip(_entries(v), _entries(M_ * N), strict=True)):
+                    return f"{shown} {claim.spell_key(k2)}"
+    return None
 
 
 def _sizes_as_names(env: Env, e: sp.Expr) -> sp.Expr:
@@ -1554,7 +1611,7 @@ def _missing_term(claim: _Claim) -> str | None:
     if all(sp.expand(e) == 0 for e in _entries(diff)):
         return None
     terms_ok = all(len(sp.Add.make_args(sp.expand(e))) == 1 for e in _entries(diff))
-    if not terms_ok:
+    if not terms_ok and not is_matrix(diff):
         return None
     for sign, words in ((1, "missing term: the term ${}$ is missing"), (-1, "extra term: the term ${}$ is too many")):
         shown = _describe(claim, _map(diff, lambda e, s=sign: s * e))
@@ -1577,9 +1634,9 @@ def _missing_elementwise_factor(claim: _Claim) -> str | None:
         for case in claim.cases[:1]:
             if case.R is None or case.L is None:
                 return None
-            for _z, _a, d in _aligned(pair, right, case):
+            for z, a, d in _aligned(pair, right, case):
                 d = claim.env.expand(d)
-                factor = f"{pair.act.latex}'({claim.spell_key(pair.z_key)})"
+                factor = f"{pair.act.latex}'({_pair_names(claim, pair, z, a)[0]})"
                 if claim.points.same(case.L, _times(case.R, d)):
                     return f"missing derivative factor: the right side lacks the factor ${factor}$"
                 if claim.points.same(_times(case.L, d), case.R):

@@ -82,7 +82,7 @@ def node_latex(node: Node) -> str:
     if isinstance(node, Given):
         return node.latex
     if isinstance(node, Call):
-        return f"{_name_latex(node.func)}({', '.join(node_latex(a) for a in node.args)})"
+        return f"{_function_latex(node.func)}({', '.join(node_latex(a) for a in node.args)})"
     if isinstance(node, BinOp):
         if node.op == "/":
             return rf"\frac{{{node_latex(node.left)}}}{{{node_latex(node.right)}}}"
@@ -123,6 +123,17 @@ def node_latex(node: Node) -> str:
     if isinstance(node, Abs):
         return f"|{node_latex(node.operand)}|"
     return to_latex(node)
+
+
+_LATEX_FUNCTIONS = {"log", "ln", "exp", "tanh", "sin", "cos", "sinh", "cosh", "max", "min", "sqrt"}
+
+
+def _function_latex(func: Name) -> str:
+    """A function's name as LaTeX writes it: ``\\log``, ``\\operatorname{ReLU}``, ``\\sigma'``."""
+    if not func.base.startswith("\\") and func.sub is None and not func.sups and len(func.base) > 1:
+        name = f"\\{func.base}" if func.base in _LATEX_FUNCTIONS else rf"\operatorname{{{func.base}}}"
+        return name + "'" * func.primes
+    return _name_latex(func)
 
 
 def _name_latex(name: Name) -> str:
