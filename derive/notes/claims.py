@@ -30,6 +30,7 @@ from .meaning import (
     index_range,
     is_matrix,
     make_key,
+    registry_name,
     tokens_text,
 )
 from .notation import Call, Name, Node, ParseError, Pow, parse_chain, parse_expression
@@ -284,6 +285,7 @@ class _Loader:
                     raise self.fail(f"{key_text}: an example index is one letter (n: 'example[N]')", k)
                 env.examples[letter] = self.size_value(example.group(1), k, env)
                 continue
+            value = registry_name(value)  # swish, ReLU, logistic: the names notes use
             if value in REGISTRY_FUNCTIONS:
                 base = key_text.strip()
                 if base.startswith("\\") and base[1:] in ("tanh", "exp", "log", "ln"):
@@ -306,7 +308,7 @@ class _Loader:
 
     def load_symbol_shapes(self, item: tuple[yaml.Node, yaml.Node] | None, env: Env) -> None:
         for k, key_text, value in self.symbol_items(item):
-            if value in REGISTRY_FUNCTIONS or _looks_like_function(value):
+            if registry_name(value) in REGISTRY_FUNCTIONS or _looks_like_function(value):
                 continue
             if EXAMPLE_DECLARATION.fullmatch(value.replace(" ", "")):
                 continue

@@ -222,6 +222,7 @@ class _Claim:
         self.points = _Points(seed)
         self._spelling: dict[str, str] | None = None
         self._layer_spelling: dict[str, str] | None = None
+        self._index_spelling: dict[str, str] = {}
         self.cases = [_Case(a) for a in cases]
         for case in self.cases:
             case.L = self.value(lhs, case)
@@ -271,6 +272,10 @@ class _Claim:
                     continue
         self._spelling = out
         self._layer_spelling = layers
+        by_value: dict[str, str] = {}
+        for letter, value in sorted(self.first.assignment.items()):
+            by_value.setdefault(str(value), letter)
+        self._index_spelling = by_value
         return out
 
     def spell(self, expr: Value) -> str:
@@ -292,6 +297,8 @@ class _Claim:
         base = names.get(base, base)
         layers = self._layer_spelling or {}
         sups = [layers.get(s, s) for s in sups]
+        if sub is not None:  # z_{1} where the claim's j is 1: z_{j}
+            sub = ",".join(self._index_spelling.get(part, part) for part in sub.split(","))
         return _join_key(base, sups, sub)
 
     def rhs_explains(self, new_rhs: Node, options: Options | None = None) -> bool:
@@ -533,8 +540,9 @@ def _structure_candidates(claim: _Claim) -> list[Candidate]:
         lambda: _mutations(claim, _argument_signs(claim)),
         lambda: _mutations(claim, _inserted_derivatives(claim)),
         lambda: _activation_rules(claim),
-        lambda: _mutations(claim, _term_factors(claim)),
         lambda: _mutations(claim, _dropped_factors(claim)),
+        lambda: _mutations(claim, _term_factors(claim)),
+        lambda: _mutations(claim, _dropped_terms(claim)),
         lambda: _mutations(claim, _logs_of_sums(claim)),
         lambda: _log_of_sum_split(claim),
         lambda: _product_rule(claim),
@@ -760,7 +768,11 @@ def _dropped_factors(claim: _Claim) -> Iterator[Mutation]:
             if not rest_f:
                 continue
             new = _chain(rest_f, rest_o, n.pos)
-            yield _substitute(claim.rhs, n, new), f"extra factor: the factor ${_tex(f)}$ is one too many"
+            if isinstance(f, Num):  # 2λW for λW
+                words = f"factor {f.text}: the factor ${f.text}$ in ${_tex(n)}$ is one too many"
+            else:
+                words = f"extra factor: the factor ${_tex(f)}$ is one too many"
+            yield _substitute(claim.rhs, n, new), words
 
 
 def _terms(node: Node) -> list[tuple[int, Node]]:
@@ -818,7 +830,13 @@ def _term_factors(claim: _Claim) -> Iterator[Mutation]:
                     _substitute(claim.rhs, n, _rebuild_sum(new, n.pos)),
                     f"factor 2 in the term ${_tex(t)}$: the true term is {words} as large",
                 )
-        for k, (_s, t) in enumerate(terms):
+
+
+def _dropped_terms(claim: _Claim) -> Iterator[Mutation]:
+    """A term too many: the claim holds without it."""
+    for n in _sums(claim):
+        terms = _terms(n)
+        for k, (_s, t) in enumerate(terms if len(terms) > 1 else []):
             rest = terms[:k] + terms[k + 1 :]
             yield _substitute(claim.rhs, n, _rebuild_sum(rest, n.pos)), f"extra term: the term ${_tex(t)}$ is too many"
 
@@ -1202,16 +1220,25 @@ def _wrong_rules_of(act: rules.Activation) -> list[tuple[str, Callable[[sp.Expr,
 _WRONG_RULES: dict[str, list] = {}
 
 
-def _rule_latex(act: rules.Activation, z: str = "z", a: str = "a") -> str:
+def _rule_latex(act: rules.Activation, z: str = "z", a: str = "a", g: str | None = None) -> str:
     """g'(z) = its closed form (as the registry writes it: σ(1 − σ) in terms of a = g(z)), with the
-    notes' names ``z`` and ``a``."""
+    notes' names ``z``, ``a`` and ``g``."""
     closed = rules.formula_latex(act.derivative(sp.Symbol("Z"), sp.Symbol("A")))
     closed = re.sub(r"\bZ\b", lambda _m: z, re.sub(r"\bA\b", lambda _m: a, closed))
-    return f"${act.latex}'({z}) = {closed}$"
+    return f"${g or act.latex}'({z}) = {closed}$"
 
 
-def _unit_text(act: rules.Activation, z: str, a: str) -> str:
-    return f"the unit ${a} = {act.latex}({z})$"
+def _unit_text(act: rules.Activation, z: str, a: str, g: str | None = None) -> str:
+    return f"the unit ${a} = {g or act.latex}({z})$"
+
+
+def _function_name(claim: _Claim, act: rules.Activation) -> str:
+    """How the notes call the activation: the name they declare for it (``f``, ``g``, ``\\phi``),
+    else its usual LaTeX (``\\sigma``, ``\\tanh``)."""
+    names = [base for base, fname in claim.env.functions.items() if fname == act.name]
+    if len(names) == 1:
+        return names[0]
+    return act.latex
 
 
 def _activation_runs(claim: _Claim) -> str | None:
@@ -1242,9 +1269,10 @@ def _activation_runs(claim: _Claim) -> str | None:
                         new_rhs = _substitute(claim.rhs, n, rebuilt)
                         if claim.rhs_explains(new_rhs):
                             zs, as_ = _pair_names(claim, pair, z, a)
+                            g = _function_name(claim, pair.act)
                             return (
                                 f"wrong activation derivative: ${_tex(run)}$ is {text} for "
-                                f"{_unit_text(pair.act, zs, as_)}; " + _rule_latex(pair.act, zs, as_)
+                                f"{_unit_text(pair.act, zs, as_, g)}; " + _rule_latex(pair.act, zs, as_, g)
                             )
     return None
 
@@ -1316,7 +1344,7 @@ def _inserted_derivatives(claim: _Claim) -> Iterator[Mutation]:
             if shape is None or shape != shape_of(pair.z) or shape == (1, 1) and is_matrix(pair.z):
                 continue
             right = _entrywise(_right_rule(pair.act), pair.z, pair.a)
-            factor = Given(right, latex=f"{pair.act.latex}'({claim.spell_key(pair.z_key)})")
+            factor = Given(right, latex=f"{_function_name(claim, pair.act)}'({claim.spell_key(pair.z_key)})")
             new = BinOp("odot", run, factor, pos=run.pos)
             times = "\\odot " if shape != (1, 1) else ""
             filled = _substitute(replaced, _HOLE, new) if replaced is not where or where is not run else new
@@ -1590,14 +1618,10 @@ def _regularization(claim: _Claim) -> str | None:
     extra = all(sp.expand(e).could_extract_minus_sign() for e in _entries(diff) if e != 0)
     if extra and any(s.name.startswith("\\Theta") and s.name.endswith(",0}") for s in symbols):
         return "regularized bias: the bias column (j = 0) is not regularized"
-    if not extra and any(as_expr(e).has(lam[0]) for e in _entries(claim.first.R)):
+    if extra or any(as_expr(e).has(lam[0]) for e in _entries(claim.first.R)):
         return None  # the right side has an L2 term, a wrong one: the term's factor says how
-    shown = _describe(claim, _map(diff, lambda e: -e if extra else e))
-    if shown is None:
-        return None
-    if extra:
-        return f"extra regularization: the term ${shown}$ is too many"
-    return f"missing regularization: the L2 term ${shown}$ is missing"
+    shown = _describe(claim, diff)
+    return None if shown is None else f"missing regularization: the L2 term ${shown}$ is missing"
 
 
 def _missing_term(claim: _Claim) -> str | None:
@@ -1636,7 +1660,7 @@ def _missing_elementwise_factor(claim: _Claim) -> str | None:
                 return None
             for z, a, d in _aligned(pair, right, case):
                 d = claim.env.expand(d)
-                factor = f"{pair.act.latex}'({_pair_names(claim, pair, z, a)[0]})"
+                factor = f"{_function_name(claim, pair.act)}'({_pair_names(claim, pair, z, a)[0]})"
                 if claim.points.same(case.L, _times(case.R, d)):
                     return f"missing derivative factor: the right side lacks the factor ${factor}$"
                 if claim.points.same(_times(case.L, d), case.R):

@@ -94,6 +94,15 @@ DIRECT_FUNCTIONS = {
 }
 
 
+def registry_name(word: str) -> str:
+    """The registry's name for a word notes use for one of its functions (``swish`` -> ``silu``,
+    ``ReLU`` -> ``relu``); other words unchanged."""
+    if word in REGISTRY_FUNCTIONS:
+        return word
+    name = DIRECT_FUNCTIONS.get(word)
+    return name if name in REGISTRY_FUNCTIONS else word
+
+
 def _command_functions() -> dict[str, str]:
     """The registry's functions that print as a LaTeX command (``\\sigma(x)``, ``\\Phi(x)``): an
     undeclared ``\\sigma`` or ``\\Phi`` applied to parentheses is that function."""
