@@ -183,12 +183,19 @@ CLASSES = [
 ]
 
 
+def plain_words_with_maths(text: str) -> bool:
+    """Maths only between $…$ (balanced), plain words outside."""
+    outside = text.split("$")[::2]
+    return text.count("$") % 2 == 0 and not any("\\" in part or "^{" in part for part in outside)
+
+
 @pytest.mark.parametrize("label, header, claim, words", CLASSES, ids=[c[0] for c in CLASSES])
 def test_each_class_is_named(label, header, claim, words):
     r = one(header, claim)
     assert r.verdict == "fails", (label, r.reason)
     for w in words:
         assert r.diagnosis and w in r.diagnosis, (label, r.diagnosis)
+    assert plain_words_with_maths(r.diagnosis), r.diagnosis
 
 
 def test_diagnoses_use_the_notes_aliases_and_layers():

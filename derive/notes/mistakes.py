@@ -63,6 +63,7 @@ from .notation import (
     Num,
     Transpose,
 )
+from .presets import NetworkSpec, build_preset
 
 
 def product_kinds(claim: Claim) -> Iterator[Mutation]:
@@ -460,9 +461,7 @@ def loss_rule(claim: Claim) -> str | None:
     info = env.loss_info
     if not info or getattr(claim.cf, "definitions", None):
         return None
-    from .presets import NetworkSpec, build_preset
-
-    spec: NetworkSpec = info["spec"]
+    spec = info["spec"]
     for loss in rules.LOSSES:
         if loss == spec.loss or not rules.loss(loss).accepts(spec.output):
             continue
