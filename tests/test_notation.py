@@ -348,3 +348,20 @@ def test_readings_say_how_an_undeclared_name_before_parentheses_was_read():
     ev = Evaluator(Env())
     ev.eval(parse_expression(r"a (1 - a)^2 + g(y)^T"))
     assert len(ev.readings) == 2 and ev.readings[0].startswith("$a(1 - a)$ read as the product")
+
+
+@pytest.mark.parametrize(
+    "symbols, words",
+    [
+        ("{ij: 'example[N]'}", "an example index is one letter"),
+        ("{n: 'example[N]'}", "size 'N' is not a whole number"),
+        ("{n: 'example[9]'}", "9 examples are too many"),
+    ],
+)
+def test_example_declarations_that_cannot_be_used_are_refused(symbols, words):
+    from derive.errors import InputError
+    from derive.notes.claims import load_claims_text
+
+    with pytest.raises(InputError) as info:
+        load_claims_text(f"symbols: {symbols}\nclaims: ['E_n = E_n']\n", "t.yaml")
+    assert words in str(info.value) and "t.yaml:1" in str(info.value)

@@ -284,6 +284,8 @@ class _Loader:
                 if not (len(letter) == 1 and letter.isalpha()):
                     raise self.fail(f"{key_text}: an example index is one letter (n: 'example[N]')", k)
                 env.examples[letter] = self.size_value(example.group(1), k, env)
+                if env.examples[letter] > MAX_EXAMPLES * 2:
+                    raise self.fail(f"{env.examples[letter]} examples are too many to write out (at most 8)", k)
                 continue
             value = registry_name(value)  # swish, ReLU, logistic: the names notes use
             if value in REGISTRY_FUNCTIONS:
