@@ -38,6 +38,7 @@ from .mistakes import (
     dropped_factors,
     dropped_terms,
     lhs_renamed,
+    local_index_swaps,
     log_of_sum_split,
     logs_of_sums,
     loss_rule,
@@ -220,8 +221,10 @@ def _structure_candidates(claim: Claim) -> list[Candidate]:
         lambda: mutations(claim, operand_swaps(claim)),
         lambda: mutations(claim, regroupings(claim)),
         lambda: activation_runs(claim),
+        lambda: product_rule(claim),
         lambda: mutations(claim, renamings(claim)),
         lambda: swapped_index_letters(claim),
+        lambda: mutations(claim, local_index_swaps(claim)),
         lambda: lhs_renamed(claim, activations=False),
         lambda: mutations(claim, argument_signs(claim)),
         lambda: mutations(claim, inserted_derivatives(claim)),
@@ -231,7 +234,6 @@ def _structure_candidates(claim: Claim) -> list[Candidate]:
         lambda: mutations(claim, dropped_terms(claim)),
         lambda: mutations(claim, logs_of_sums(claim)),
         lambda: log_of_sum_split(claim),
-        lambda: product_rule(claim),
         lambda: loss_rule(claim),
     ]
 

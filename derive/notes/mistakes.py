@@ -392,6 +392,46 @@ def swapped_index_letters(claim: Claim) -> str | None:
     return None
 
 
+def local_index_swaps(claim: Claim) -> Iterator[Mutation]:
+    """Two index letters exchanged inside one factor (``\\frac{\\partial y_i}{\\partial x_j}`` for
+    ``\\frac{\\partial y_j}{\\partial x_i}``), the rest of the right side as written."""
+    letters = index_letters(claim)
+    parts = [n for n in nodes_of(claim) if isinstance(n, Deriv | Call | Name) or isinstance(n, BinOp) and n.op == "/"]
+    for part in parts:
+        used = _letters_in(part)
+        for k, a in enumerate(letters):
+            for b in letters[k + 1 :]:
+                if a in used and b in used:
+                    new = _with_letters_swapped(part, a, b)
+                    yield substitute(claim.rhs, part, new), f"swapped indices: ${tex(part)}$ should be ${tex(new)}$"
+
+
+def _letters_in(node: Node) -> set[str]:
+    out: set[str] = set()
+    for n in walk(node):
+        if isinstance(n, Name) and n.sub is not None:
+            out |= {ch for t in n.sub if t.kind == "WORD" for ch in t.value}
+    return out
+
+
+def _with_letters_swapped(node: Node, a: str, b: str) -> Node:
+    """``node`` with the index letters a and b exchanged in every subscript inside it."""
+    swap = {a: b, b: a}
+
+    def script(sub: tuple[Token, ...]) -> tuple[Token, ...]:
+        return tuple(
+            Token(t.kind, "".join(swap.get(ch, ch) for ch in t.value), t.pos) if t.kind == "WORD" else t for t in sub
+        )
+
+    out = node
+    for n in list(walk(node)):
+        if isinstance(n, Name) and n.sub is not None:
+            new_sub = script(n.sub)
+            if new_sub != n.sub:
+                out = substitute(out, n, dataclasses.replace(n, sub=new_sub))
+    return out
+
+
 # ---- logs, the product rule, losses, the left side's names ------------------------------------------
 
 
@@ -447,9 +487,17 @@ def product_rule(claim: Claim) -> str | None:
             dropped = claim.env.fold(rest * others * sp.diff(f, X))
             return (
                 f"product rule: the term ${claim.spell(dropped)}$ (from the derivative of "
-                f"${claim.spell(claim.env.fold(f))}$) is dropped"
+                f"${claim.spell(_named(claim, f))}$) is dropped"
             )
     return None
+
+
+def _named(claim: Claim, e: sp.Expr) -> sp.Expr:
+    """``e`` as the name the notes define for exactly that value (r for tanh(x)), else folded."""
+    for p in reversed(claim.env.order):
+        if claim.env.full[p] == e:
+            return p
+    return claim.env.fold(e)
 
 
 def _is_scaled(node: Node, d: Deriv) -> bool:
