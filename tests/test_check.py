@@ -195,7 +195,7 @@ DIAGNOSES = [
         "extra factor",
         THREEB1B,
         r"\frac{\partial C_0}{\partial b^{(L)}} = 2 y \sigma'(z^{(L)}) (a^{(L)} - y)",
-        "factor y",
+        "factor $y$",
     ),
     (
         "shape mismatch",

@@ -191,3 +191,177 @@ def test_lagrange_prime_on_an_expression():
 
     assert isinstance(parse_expression(r"\left(\frac{1}{1+e^{-z}}\right)'"), Prime)
     assert isinstance(parse_expression("a + -b"), BinOp)
+
+
+# ---- the notation textbooks use -------------------------------------------------------------------
+
+
+def test_bracketed_layers_and_a_transpose_inside_the_superscript():
+    w = parse_expression(r"W^{[l]}")
+    assert isinstance(w, Name) and w.brackets == "[" and to_latex(w) == "W^{[l]}"
+    mixed = parse_expression(r"a^{[2](i)}")
+    assert isinstance(mixed, Name) and len(mixed.sups) == 2 and to_latex(mixed) == "a^{[2](i)}"
+    for text in (r"A^{[1]T}", r"h^{(k-1)\top}", r"W^{(2)T}"):
+        node = parse_expression(text)
+        assert isinstance(node, Transpose) and isinstance(node.operand, Name), text
+    # W^{[2]T} (A - Y) is a product, not a call
+    product = parse_expression(r"W^{[2]T} (A - Y)")
+    assert isinstance(product, BinOp) and isinstance(product.left, Transpose)
+    roundtrip(r"W^{[l]} a^{[l-1]} + b^{[l]}")
+
+
+def test_nabla_is_the_derivative():
+    d = parse_expression(r"\nabla_{W^{(2)}} J")
+    assert isinstance(d, Deriv) and to_latex(d.X) == "W^{(2)}" and to_latex(d.F) == "J"
+    assert isinstance(parse_expression(r"\nabla_w E \odot x"), BinOp)  # ∇_w E, then the product
+    assert isinstance(parse_expression("∇_x z"), Deriv)
+
+
+def test_norm_subscripts_and_parenthesized_entries():
+    assert to_latex(parse_expression(r"\|W\|_F^2")) == r"(\|W\|)^{2}"
+    assert to_latex(parse_expression(r"\lVert x \rVert_2")) == r"\|x\|"
+    with pytest.raises(ParseError):
+        parse_expression(r"\|W\|_1")
+    entry = parse_expression(r"(A_{out})_{ik}")
+    assert to_latex(entry) == "(A_{out})_{ik}"
+
+
+def test_unicode_greek_of_pasted_notes():
+    assert to_latex(parse_expression("Φ(x)")) == r"\Phi (x)"
+    assert to_latex(parse_expression("2π")) == r"({2} {\pi })"
+
+
+# ---- what the new notation means (checked claims) -------------------------------------------------
+
+
+def _verdicts(header: str, *claims: str) -> list[str]:
+    import textwrap
+
+    from derive.notes.check import check_file
+    from derive.notes.claims import load_claims_text
+
+    lines = [textwrap.dedent(header).strip(), "claims:"]
+    for k, c in enumerate(claims):
+        lines.append(f"  - id: c{k}\n    latex: '{c.replace(chr(39), chr(39) * 2)}'")
+    results = check_file(load_claims_text("\n".join(lines) + "\n", "t.yaml"), isolate=False)
+    return [r.verdict + ("" if r.verdict == "holds" else f": {r.reason or r.diagnosis}") for r in results]
+
+
+def test_nabla_norms_broadcasting_and_bold_letters_mean_what_textbooks_mean():
+    header = r"""
+    symbols: {W: 'matrix[2, 3]', X: 'matrix[3, 4]', b: 'vector[2]', R: 'matrix[4, 3]', V: 'matrix[3, 2]',
+              c: 'vector[2]', z: 'vector[2]', x: 'vector[3]'}
+    definitions:
+      - 'J = \frac{1}{2}\|W\|_F^2 + \sum_{i=1}^{2} (W x)_i'
+    """
+    assert _verdicts(
+        header,
+        r"\nabla_W J = \frac{\partial J}{\partial W}",
+        r"\nabla_{\mathbf{W}} J = W + \begin{bmatrix} 1 \\ 1 \end{bmatrix} x^T",
+        r"\|W\|_F^2 = \sum_{i=1}^{2} \sum_{j=1}^{3} W_{ij}^2",
+        r"\|W\|^2 = \|W\|_F^2",
+        r"1 - z = \begin{bmatrix} 1 - z_1 \\ 1 - z_2 \end{bmatrix}",
+        r"(W X + b)_{ij} = \sum_{k=1}^{3} W_{ik} X_{kj} + b_i",
+        r"(R V + c)_{ij} = \sum_{k=1}^{3} R_{ik} V_{kj} + c_j",
+        r"\mathbf{W} \boldsymbol{x} = W x",
+    ) == ["holds"] * 8
+
+
+def test_bracketed_layers_are_layers():
+    header = r"""
+    symbols: {'W^{[1]}': 'matrix[3, 2]', 'W^{[2]}': 'matrix[1, 3]', 'a^{[0]}': 'vector[2]', g: relu}
+    definitions:
+      - 'z^{[1]} = W^{[1]} a^{[0]}'
+      - 'a^{[1]} = g(z^{[1]})'
+      - 'z^{[2]} = W^{[2]} a^{[1]}'
+    """
+    assert _verdicts(header, r"z^{[l]} = W^{[l]} a^{[l-1]}", r"\frac{\partial z^{[2]}}{\partial W^{[2]}} = a^{[1]T}") == [
+        "holds",
+        "holds",
+    ]
+
+
+def test_an_example_index_declared_in_the_file():
+    bishop = r"""
+    symbols: {n: 'example[N]', t: 'vector[2]', y: 'vector[2]'}
+    sizes: {N: 3}
+    definitions:
+      - 'E_n = \frac{1}{2}\sum_{k=1}^{2} (y_k - t_k)^2'
+    """
+    assert _verdicts(bishop, r"\frac{\partial E_n}{\partial y_k} = y_k - t_k") == ["holds"]
+    per_example = r"""
+    symbols: {i: 'example[m]', 'x^{(i)}': 'vector[2]', w: 'vector[2]', '\sigma': sigmoid}
+    sizes: {m: 2}
+    definitions:
+      - 'a^{(i)} = \sigma(w^T x^{(i)} + b)'
+      - 'L^{(i)} = -(y^{(i)} \log a^{(i)} + (1 - y^{(i)}) \log(1 - a^{(i)}))'
+      - 'J = \frac{1}{m}\sum_{i=1}^{m} L^{(i)}'
+    """
+    assert _verdicts(
+        per_example,
+        r"\frac{\partial L^{(i)}}{\partial b} = a^{(i)} - y^{(i)}",
+        r"\frac{\partial J}{\partial b} = \frac{1}{m}\sum_{i=1}^{m} (a^{(i)} - y^{(i)})",
+        r"\frac{\partial J}{\partial w} = \frac{1}{m}\sum_{i=1}^{m} (a^{(i)} - y^{(i)}) x^{(i)}",
+        r"J = \frac{1}{2}(L^{(1)} + L^{(2)})",
+    ) == ["holds"] * 4
+    assert _verdicts(per_example, r"\frac{\partial J}{\partial b} = \sum_{i=1}^{m} (a^{(i)} - y^{(i)})")[0].startswith(
+        "fails: factor 1/m"
+    )
+
+
+def test_gelu_erf_phi_pi_and_the_activations_by_name():
+    assert _verdicts(
+        "symbols: {g: swish}",
+        r"\Phi(x) = \frac{1}{2}\left(1 + \operatorname{erf}\left(\frac{x}{\sqrt{2}}\right)\right)",
+        r"\frac{d}{dx}\Phi(x) = \frac{1}{\sqrt{2\pi}} e^{-x^2/2}",
+        r"\operatorname{GELU}(x) = x \Phi(x)",
+        r"\frac{d}{dx}\operatorname{SiLU}(x) = \sigma(x) + x \sigma(x)(1 - \sigma(x))",
+        r"g(x) = x \sigma(x)",
+        r"\text{swish}(x) = \mathrm{SiLU}(x)",
+        r"\frac{d}{dx}\operatorname{LeakyReLU}(x) = \begin{cases} 1 & x > 0 \\ 0.01 & \text{otherwise} \end{cases}",
+        r"\operatorname{ELU}(x) = \begin{cases} x & x > 0 \\ e^x - 1 & \text{otherwise} \end{cases}",
+    ) == ["holds"] * 8
+
+
+def test_an_undeclared_sigma_applied_to_parentheses_is_the_sigmoid():
+    assert _verdicts(
+        "definitions: ['a = \\sigma(z)']",
+        r"\frac{d}{dz}\sigma(z) = \sigma(z)(1 - \sigma(z))",
+        r"\frac{\partial a}{\partial z} = a(1 - a)",
+        r"\sigma(0) = \frac{1}{2}",
+    ) == ["holds"] * 3
+    # declared otherwise, it is what the file says
+    assert _verdicts("symbols: {'\\sigma': relu}", r"\sigma(x) = \max(0, x)") == ["holds"]
+    softmax = "symbols: {x: 'vector[3]'}\ndefinitions:\n  - '\\sigma = softmax(x)'"
+    assert _verdicts(softmax, r"\frac{\partial \sigma_i}{\partial x_j} = \sigma_i (\delta_{ij} - \sigma_j)") == ["holds"]
+
+
+def test_readings_say_how_an_undeclared_name_before_parentheses_was_read():
+    from derive.notes.meaning import Env, Evaluator
+
+    ev = Evaluator(Env())
+    ev.eval(parse_expression(r"f(x + 1) + \sigma(z)"))
+    assert ev.readings == [
+        r"$f(x + 1)$ read as the product $f \cdot (x + 1)$ ($f$ is not declared as a function)",
+        r"$\sigma(z)$ read as the sigmoid ($\sigma$ is not declared)",
+    ]
+    ev = Evaluator(Env())
+    ev.eval(parse_expression(r"a (1 - a)^2 + g(y)^T"))
+    assert len(ev.readings) == 2 and ev.readings[0].startswith("$a(1 - a)$ read as the product")
+
+
+@pytest.mark.parametrize(
+    "symbols, words",
+    [
+        ("{ij: 'example[N]'}", "an example index is one letter"),
+        ("{n: 'example[N]'}", "size 'N' is not a whole number"),
+        ("{n: 'example[9]'}", "9 examples are too many"),
+    ],
+)
+def test_example_declarations_that_cannot_be_used_are_refused(symbols, words):
+    from derive.errors import InputError
+    from derive.notes.claims import load_claims_text
+
+    with pytest.raises(InputError) as info:
+        load_claims_text(f"symbols: {symbols}\nclaims: ['E_n = E_n']\n", "t.yaml")
+    assert words in str(info.value) and "t.yaml:1" in str(info.value)

@@ -27,6 +27,7 @@ from ..exprs import as_expr
 from ..proof.prover import DIGITS, Verification, Witness, numeric_value, numeric_witness, verify
 from ..timelimit import Deadline, deadline
 from .claims import ClaimsFile, ClaimSpec
+from .diagnose import diagnose, diagnose_shape
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
 from .meaning import (
@@ -463,7 +464,6 @@ def _check_link(
 ) -> str:
     """One link ``lhs = rhs`` over every index assignment: holds, fails or undecided (and fills
     ``result`` with the evidence, counterexample, expected value and diagnosis)."""
-    from .diagnose import diagnose
 
     env = cf.env
     start = time.monotonic()
@@ -480,7 +480,7 @@ def _check_link(
             L = _evaluate(ev_l, lhs)
             R = _evaluate(ev_r, rhs)
         except ShapeError as err:
-            result.diagnosis = f"shape mismatch: {err}"
+            result.diagnosis = diagnose_shape(env, cf, lhs, rhs, a, str(err), seed, _left(budget, start), assignments)
             result.evidence = "symbolic"
             result.counterexample = None
             _fill_expected(env, lhs, a, result)
@@ -510,7 +510,8 @@ def _check_link(
                 return "undecided"
         applicable += 1
         if is_matrix(L) != is_matrix(R) or (is_matrix(L) and L.shape != R.shape):  # type: ignore[union-attr]
-            result.diagnosis = f"shape mismatch: the left side is {shape_text(L)}, the right side is {shape_text(R)}"
+            problem = f"the left side is {shape_text(L)}, the right side is {shape_text(R)}"
+            result.diagnosis = diagnose_shape(env, cf, lhs, rhs, a, problem, seed, _left(budget, start), assignments)
             result.evidence = "symbolic"
             result.expected = _expected(env, L)
             return "fails"
@@ -538,7 +539,7 @@ def _check_link(
             result.expected = _expected(env, L)
             diag_budget = max(min(budget - (time.monotonic() - start), 8.0), 1.0)
             try:
-                result.diagnosis = diagnose(env, cf, lhs, rhs, a, L, R, Lf, Rf, seed, diag_budget)
+                result.diagnosis = diagnose(env, cf, lhs, rhs, a, L, R, Lf, Rf, seed, diag_budget, assignments)
             except Deadline:
                 result.diagnosis = None
             return "fails"
@@ -550,6 +551,11 @@ def _check_link(
     if evidence == "numeric" or result.evidence == "numeric":
         result.evidence = "numeric"
     return "holds"
+
+
+def _left(budget: float, start: float) -> float:
+    """Seconds for a diagnosis: what the link has left, between 1 and 8."""
+    return max(min(budget - (time.monotonic() - start), 8.0), 1.0)
 
 
 def _function_instances(L: Value, R: Value, seed: int) -> dict[sp.FunctionClass, sp.Lambda]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from .meaning import (
     index_range,
     is_matrix,
     make_key,
+    registry_name,
     tokens_text,
 )
 from .notation import Call, Name, Node, ParseError, Pow, parse_chain, parse_expression
@@ -45,6 +47,7 @@ MAX_EXAMPLES = 4
 # Each claim may take up to its time limit; a file is capped so that the whole check is bounded
 # (1000 claims at the usual ~0.1-0.3 s is a few minutes).
 MAX_CLAIMS = 1_000
+EXAMPLE_DECLARATION = re.compile(r"example\[(.+)\]")
 
 
 @dataclass
@@ -275,6 +278,16 @@ class _Loader:
         raw = {}
         for k, key_text, value in self.symbol_items(item):
             raw[key_text] = value
+            example = EXAMPLE_DECLARATION.fullmatch(value.replace(" ", ""))
+            if example:  # n: 'example[N]': the letter n numbers the examples (E_n, x^{(i)})
+                letter = key_text.strip()
+                if not (len(letter) == 1 and letter.isalpha()):
+                    raise self.fail(f"{key_text}: an example index is one letter (n: 'example[N]')", k)
+                env.examples[letter] = self.size_value(example.group(1), k, env)
+                if env.examples[letter] > MAX_EXAMPLES * 2:
+                    raise self.fail(f"{env.examples[letter]} examples are too many to write out (at most 8)", k)
+                continue
+            value = registry_name(value)  # swish, ReLU, logistic: the names notes use
             if value in REGISTRY_FUNCTIONS:
                 base = key_text.strip()
                 if base.startswith("\\") and base[1:] in ("tanh", "exp", "log", "ln"):
@@ -297,7 +310,9 @@ class _Loader:
 
     def load_symbol_shapes(self, item: tuple[yaml.Node, yaml.Node] | None, env: Env) -> None:
         for k, key_text, value in self.symbol_items(item):
-            if value in REGISTRY_FUNCTIONS or _looks_like_function(value):
+            if registry_name(value) in REGISTRY_FUNCTIONS or _looks_like_function(value):
+                continue
+            if EXAMPLE_DECLARATION.fullmatch(value.replace(" ", "")):
                 continue
             key, _name = self.symbol_key(key_text, k, env)
             low = value.replace(" ", "")
@@ -484,9 +499,11 @@ def _looks_like_function(value: str) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
-def define(env: Env, text: str, fail) -> None:
+def define(env: Env, text: str, fail, indices: dict[str, int] | None = None) -> None:
     """Add ``name = expression`` to ``env``. A parse error or a left side that is not a name
-    makes the file unusable (``fail``); a right side without meaning marks the name broken."""
+    makes the file unusable (``fail``); a right side without meaning marks the name broken.
+    A name that carries an example index (``z^{(i)}``, ``E_n``) is also defined for each example,
+    the letter bound to its number (``indices``)."""
     try:
         chain = parse_chain(text)
     except ParseError as err:
@@ -494,7 +511,7 @@ def define(env: Env, text: str, fail) -> None:
     if len(chain.sides) != 2:
         raise fail("a definition is 'name = expression' (one '=')")
     lhs, rhs = chain.sides
-    ev = Evaluator(env)
+    ev = Evaluator(env, indices)
     params: tuple[str, ...] = ()
     param_values: tuple = ()
     if isinstance(lhs, Call) and not lhs.func.primes and all(isinstance(a, Name) for a in lhs.args):
@@ -511,8 +528,11 @@ def define(env: Env, text: str, fail) -> None:
         params, param_values = tuple(keys), tuple(values)
         lhs = lhs.func
     key, index_letters = _lhs_key(ev, lhs, fail)
+    if indices is None:
+        for bound in env.example_bindings(key):
+            define(env, text, fail, bound)
     try:
-        ev2 = Evaluator(env)
+        ev2 = Evaluator(env, indices)
         if index_letters:
             value = _entrywise(ev2, lhs, rhs, index_letters)
         else:

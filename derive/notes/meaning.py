@@ -17,6 +17,7 @@ Errors are ``MeaningError`` subclasses with one-sentence messages; the checker t
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -52,6 +53,7 @@ from .notation import (
     children,
     parse_expression,
     parse_script,
+    to_latex,
     walk,
 )
 from .values import DefSymbol, MeaningError, ShapeError, UnknownName, Value, is_matrix, shape_of, shape_text
@@ -70,6 +72,12 @@ __all__ = [
 
 INDEX_LETTERS = frozenset("ijklnpqt")
 
+
+class IndexRangeError(MeaningError):
+    """An index beyond the size of what it indexes (w_{jk} of a 2×3 w with j = 3). No meaning, not
+    a failure: notes that count from 0 write a_0 for the first entry."""
+
+
 # Functions a name may stand for (``symbols: {\sigma: sigmoid}``): the registry's activations, the
 # elementary ones, and an arbitrary differentiable function.
 REGISTRY_FUNCTIONS = (*rules.ACTIVATIONS, "exp", "log", "function")
@@ -86,12 +94,48 @@ DIRECT_FUNCTIONS = {
 }
 
 
+def registry_name(word: str) -> str:
+    """The registry's name for a word notes use for one of its functions (``swish`` -> ``silu``,
+    ``ReLU`` -> ``relu``); other words unchanged."""
+    if word in REGISTRY_FUNCTIONS:
+        return word
+    name = DIRECT_FUNCTIONS.get(word)
+    return name if name in REGISTRY_FUNCTIONS else word
+
+
+def _command_functions() -> dict[str, str]:
+    """The registry's functions that print as a LaTeX command (``\\sigma(x)``, ``\\Phi(x)``): an
+    undeclared ``\\sigma`` or ``\\Phi`` applied to parentheses is that function."""
+    x = sp.Symbol("x")
+    out = {}
+    for name, cls in rules.FUNCTIONS.items():
+        m = re.match(r"(\\[A-Za-z]+)\\left\(", sp.latex(cls(x)))
+        if m:
+            out.setdefault(m.group(1), name)
+    return out
+
+
+COMMAND_FUNCTIONS = _command_functions()  # {"\\sigma": "sigmoid", "\\Phi": "normal_cdf"}
+
+
 def _collapse(v: Value) -> Value:
     if is_matrix(v) and v.shape == (1, 1):  # type: ignore[union-attr]
         return v[0, 0]  # type: ignore[index]
     if is_matrix(v):
         return sp.ImmutableMatrix(v)
     return v
+
+
+def _example_pattern(letter: str) -> re.Pattern[str]:
+    """The example letter as a whole superscript group or subscript of a key: (i), _{n}, {n,k}."""
+    return re.compile(r"(?<=[(\[{,])" + re.escape(letter) + r"(?=[)\]},])")
+
+
+def _example_key(key: str, letter: str, k: int) -> str:
+    return _example_pattern(letter).sub(str(k), key)
+
+
+_LAYER_IN_KEY = re.compile(r"\^\{[(\[](\d+)[)\]]")
 
 
 def real_symbol(name: str) -> sp.Symbol:
@@ -119,10 +163,12 @@ def tokens_text(script: Iterable[Token]) -> str:
 
 
 def make_key(base: str, sups: Iterable[str] = (), sub: str | None = None) -> str:
+    """The key of a name: ``a^{(L)}``, ``W^{[1]}`` (a superscript text already in brackets stays so),
+    ``\\Theta^{(1)}_{1,0}``."""
     key = canonical_base(base)
     sups = list(sups)
     if sups:
-        key += "^{" + "".join(f"({s})" for s in sups) + "}"
+        key += "^{" + "".join(s if s.startswith("[") else f"({s})" for s in sups) + "}"
     if sub is not None:
         key += "_{" + sub + "}"
     return key
@@ -162,6 +208,8 @@ class Env:
     _partial_cache: dict[frozenset, dict] = field(default_factory=dict)
     layer_values: set[int] = field(default_factory=set)
     loss_info: dict = field(default_factory=dict)  # what a preset built, for the diagnosis
+    # example letters declared in the file (``n: 'example[N]'``) and how many examples each runs over
+    examples: dict[str, int] = field(default_factory=dict)
 
     # ---- building -------------------------------------------------------------------------
 
@@ -187,7 +235,20 @@ class Env:
         entry = Entry(key, value, row0=row0, col0=col0, zero=zero)
         self.entries[key] = entry
         self._note_layers(key)
+        for bound in self.example_bindings(key):  # x^{(i)}: one input per example, x^{(1)}, x^{(2)} ...
+            letter, k = next(iter(bound.items()))
+            copy = _example_key(key, letter, k)
+            if copy not in self.entries:
+                self.add_input(copy, shape, row0, col0, nonneg, zero)
         return entry
+
+    def example_bindings(self, key: str) -> list[dict[str, int]]:
+        """For a key that carries an example letter (``x^{(i)}``, ``E_{n}``), the letter bound to each
+        example in turn; [] for any other key."""
+        for letter, count in self.examples.items():
+            if _example_pattern(letter).search(key):
+                return [{letter: k} for k in range(1, count + 1)]
+        return []
 
     def define(
         self,
@@ -222,10 +283,15 @@ class Env:
         return entry
 
     def _note_layers(self, key: str) -> None:
-        if "^{(" in key:
-            inner = key.split("^{(", 1)[1].split(")", 1)[0]
-            if inner.isdigit():
-                self.layer_values.add(int(inner))
+        m = _LAYER_IN_KEY.search(key)
+        if m:
+            self.layer_values.add(int(m.group(1)))
+
+    def has_name(self, base: str) -> bool:
+        """Whether the file gives ``base`` a meaning of its own (an entry such as ``\\sigma_i`` or
+        ``\\Phi^{(1)}``, or an alias): then it is not a registry function by default."""
+        prefixes = (base + "_", base + "^")
+        return base in self.aliases or any(k == base or k.startswith(prefixes) for k in self.entries)
 
     # ---- expansion ------------------------------------------------------------------------
 
@@ -275,6 +341,8 @@ class Options:
     rename: dict[int, Name] = field(default_factory=dict)  # node id -> replacement name
     derivative_rules: dict[type, Callable[[sp.Expr], sp.Expr]] = field(default_factory=dict)
     index_swap: dict[str, str] = field(default_factory=dict)
+    # a wrong identity applied to what a derivative differentiates (log of a sum as a sum of logs)
+    transform: Callable[[sp.Expr], sp.Expr] | None = None
 
 
 class Evaluator:
@@ -294,6 +362,13 @@ class Evaluator:
         self.unknown: dict[str, sp.Symbol] = {}  # names with no meaning met (lenient mode)
         self.derivative_vars: set[str] = set()
         self.used_defined: set[str] = set()
+        # how the formula was read where it could be read two ways: one short sentence each, with
+        # LaTeX between $…$ ("$f(x)$ read as the product $f \cdot x$ (f is not declared as a function)")
+        self.readings: list[str] = []
+
+    def note_reading(self, text: str) -> None:
+        if text not in self.readings:
+            self.readings.append(text)
 
     # ---- integers (layers, limits, indices) ----------------------------------------------------
 
@@ -357,10 +432,13 @@ class Evaluator:
     # ---- names ---------------------------------------------------------------------------------
 
     def sup_texts(self, name: Name) -> list[str]:
+        """The layer superscripts as they appear in a key: ``L-1`` with L known is ``2``; one written
+        in brackets keeps them (``[2]``)."""
         out = []
-        for s in name.sups:
+        for k, s in enumerate(name.sups):
             v = self.int_tokens(s)
-            out.append(str(v) if v is not None else tokens_text(s).replace(" ", ""))
+            text = str(v) if v is not None else tokens_text(s).replace(" ", "")
+            out.append(f"[{text}]" if name.bracket(k) == "[" else text)
         return out
 
     def sub_atoms(self, sub: Script) -> list[Script] | None:
@@ -391,6 +469,8 @@ class Evaluator:
             t = a[0]
             if t.kind == "WORD" and t.value not in INDEX_LETTERS and self.int_value(t.value) is None:
                 return None
+            if t.kind == "WORD" and t.value in self.env.examples and self.int_value(t.value) is None:
+                return None  # E_n of the example n: a name (each example's when a sum binds n)
         return atoms
 
     def sub_key(self, sub: Script) -> str:
@@ -562,18 +642,18 @@ class Evaluator:
                 return value
             if rank == 1 and idx[0] == 0 and entry.zero is not None:
                 return entry.zero
-            raise MeaningError(f"{entry.key} has one entry; index {idx[0]} is out of range")
+            raise IndexRangeError(f"{entry.key} has one entry; index {idx[0]} is out of range")
         rows, cols = value.shape  # type: ignore[union-attr]
         if rank == 1:
             i = idx[0]
             if i == 0 and entry.zero is not None and entry.row0 == 1:
                 return entry.zero
             if not entry.row0 <= i < entry.row0 + rows:
-                raise MeaningError(f"index {i} of {entry.key} is out of range {entry.row0}..{entry.row0 + rows - 1}")
+                raise IndexRangeError(f"index {i} of {entry.key} is out of range {entry.row0}..{entry.row0 + rows - 1}")
             return value[i - entry.row0, 0]  # type: ignore[index]
         i, j = idx
         if not (entry.row0 <= i < entry.row0 + rows and entry.col0 <= j < entry.col0 + cols):
-            raise MeaningError(
+            raise IndexRangeError(
                 f"entry ({i}, {j}) of {entry.key} is out of range (rows {entry.row0}..{entry.row0 + rows - 1},"
                 f" columns {entry.col0}..{entry.col0 + cols - 1})"
             )
@@ -586,6 +666,8 @@ class Evaluator:
         return method(node)
 
     def eval_Given(self, node: Given) -> Value:
+        if callable(node.value):  # a value that depends on the index values (the diagnosis's)
+            return node.value(self)  # type: ignore[no-any-return]
         return node.value  # type: ignore[return-value]
 
     def eval_Dots(self, node: Dots) -> Value:
@@ -659,6 +741,7 @@ class Evaluator:
             b = sp.ImmutableMatrix(*a.shape, lambda i, j: b)  # type: ignore[union-attr]
         elif is_matrix(b) and not is_matrix(a):
             a = sp.ImmutableMatrix(*b.shape, lambda i, j: a)  # type: ignore[union-attr]
+        a, b = broadcast(a, b)
         if is_matrix(a) != is_matrix(b) or shape_of(a) != shape_of(b):
             raise ShapeError(f"cannot add {shape_text(a)} and {shape_text(b)}")
         return _collapse(a + b if op == "+" else a - b)
@@ -682,6 +765,7 @@ class Evaluator:
                 return self.name_value(layered)
         if self.product_call(node.base):  # a (x)^2 is a times (x)^2
             call = node.base
+            self._note_product_reading(call)  # type: ignore[arg-type]
             inner = Pow(call.args[0], node.exponent, pos=node.pos)  # type: ignore[attr-defined]
             return multiply(self.eval(call.func), self.eval(inner), None)  # type: ignore[attr-defined]
         base = self.eval(node.base)
@@ -709,6 +793,7 @@ class Evaluator:
     def eval_Transpose(self, node: Transpose) -> Value:
         if self.product_call(node.operand):  # a (x)^T is a times (x)^T
             call = node.operand
+            self._note_product_reading(call)  # type: ignore[arg-type]
             arg = self.eval(call.args[0])  # type: ignore[attr-defined]
             arg_t = _collapse(arg.T) if is_matrix(arg) else arg  # type: ignore[union-attr]
             return multiply(self.eval(call.func), arg_t, None)  # type: ignore[attr-defined]
@@ -822,6 +907,9 @@ class Evaluator:
             hi = self.int_node(node.hi)
         else:
             hi = None
+        if (lo is None or hi is None) and var in self.env.examples:
+            lo = 1 if lo is None else lo
+            hi = self.env.examples[var] if hi is None else hi
         if lo is None or hi is None:
             rng = index_range(node.body, var, self)
             if rng is None:
@@ -871,6 +959,8 @@ class Evaluator:
         entry = self.env.entries.get(base)
         if entry is not None:
             return entry.function
+        if base in COMMAND_FUNCTIONS and not self.env.has_name(base):
+            return COMMAND_FUNCTIONS[base]  # \sigma(z) with \sigma not declared: the sigmoid
         return DIRECT_FUNCTIONS.get(base.lstrip("\\")) if base.lstrip("\\") in DIRECT_FUNCTIONS else None
 
     def eval_Call(self, node: Call) -> Value:
@@ -890,6 +980,7 @@ class Evaluator:
             return self.apply_derivative(fname, self.eval(node.args[0]), func.primes)
         if fname is not None:
             args = [self.eval(a) for a in node.args]
+            self._note_default_function(func, fname, node)
             return apply_function(fname, args)
         # a name defined as a function of its arguments: h_\Theta(x), J(\Theta)
         entry, key, rest = self.lookup(func)
@@ -901,7 +992,26 @@ class Evaluator:
         if len(node.args) != 1:
             raise MeaningError(f"{key} is not a function of {len(node.args)} arguments")
         # a(1 - a): a product
+        self._note_product_reading(node)
         return multiply(self.eval(func), self.eval(node.args[0]), None)
+
+    def _note_default_function(self, func: Name, fname: str, node: Call) -> None:
+        base = self.name_base(func)
+        if base in COMMAND_FUNCTIONS and base not in self.env.functions and COMMAND_FUNCTIONS[base] == fname:
+            what = "the sigmoid" if fname == "sigmoid" else f"the registry's {fname.replace('_', ' ')}"
+            self.note_reading(f"${call_latex(node)}$ read as {what} (${base}$ is not declared)")
+
+    def _note_product_reading(self, node: Call) -> None:
+        """f(x) with f a name nobody declared or defined: a product, and the claim says so."""
+        entry, key, _rest = self.lookup(node.func)
+        if entry is not None or node.func.primes:
+            return
+        f = to_latex(node.func).strip()
+        arg = _unwrapped(to_latex(node.args[0]))
+        self.note_reading(
+            f"${call_latex(node)}$ read as the product ${f} \\cdot {_wrapped(arg)}$ "
+            f"(${f}$ is not declared as a function)"
+        )
 
     def _is_parameter_name(self, a: Name, defined: Entry) -> bool:
         """True for an argument that names what a function depends on rather than a value: not
@@ -956,8 +1066,6 @@ class Evaluator:
         d = f
         for _ in range(order):
             d = sp.diff(d, t)
-        if fname == "softmax":
-            raise MeaningError("softmax' is a Jacobian; write it with \\frac{\\partial}{\\partial z}")
         return _map(arg, lambda x: d.xreplace({t: x}))
 
     # ---- derivatives ---------------------------------------------------------------------------
@@ -993,6 +1101,8 @@ class Evaluator:
             F = sum(F, sp.S.Zero)  # type: ignore[arg-type]
         opaque = frozenset(s for s in (X if is_matrix(X) else [X]) if isinstance(s, DefSymbol))  # type: ignore[union-attr]
         F = self.env.expand(F, opaque)
+        if self.options.transform is not None:
+            F = _map(F, self.options.transform)
         result = differentiate(F, X, self.options.derivative_rules)
         if node.order == 2:
             if is_matrix(result) or is_matrix(X):
@@ -1006,9 +1116,50 @@ class Evaluator:
 # ----------------------------------------------------------------------------------------------
 
 
+def _unwrapped(text: str) -> str:
+    """``(x + 1)`` -> ``x + 1`` when the outer parentheses enclose the whole text."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and k < len(text) - 1:
+            return text
+    return text[1:-1]
+
+
+def _wrapped(text: str) -> str:
+    return text if re.fullmatch(r"[\\A-Za-z0-9_{}^()]+", text) and "(" not in text else f"({text})"
+
+
+def call_latex(node: Call) -> str:
+    """``f(x + 1)`` as the notes write it (the tree's printer parenthesizes every operation)."""
+    return f"{to_latex(node.func).strip()}({', '.join(_unwrapped(to_latex(a)) for a in node.args)})"
+
+
 def _rebuilt(node: Node, ev: Evaluator) -> Node:
     """``node`` with its ellipses written out (no other side to take hidden entries from)."""
     return expand_ellipsis(node, ev)[0]
+
+
+def broadcast(a: Value, b: Value) -> tuple[Value, Value]:
+    """A bias vector added to a matrix of examples: ``W X + b`` (examples as columns, b a column
+    of the rows' size) adds b to every column; ``X W + b`` (examples as rows, b of the columns'
+    size) adds it to every row. Other shapes are returned as they are."""
+    if not (is_matrix(a) and is_matrix(b)) or a.shape == b.shape:  # type: ignore[union-attr]
+        return a, b
+    swapped = shape_of(a)[1] == 1 and shape_of(b)[1] > 1 or shape_of(a)[0] == 1 and shape_of(b)[0] > 1
+    matrix, vector = (b, a) if swapped else (a, b)
+    (r, c), (vr, vc) = shape_of(matrix), shape_of(vector)
+    if vc == 1 and vr == r and c > 1:
+        wide = sp.ImmutableMatrix(r, c, lambda i, j: vector[i, 0])  # type: ignore[index]
+    elif vc == 1 and vr == c and r > 1 or vr == 1 and vc == c and r > 1:
+        flat = list(vector)  # type: ignore[arg-type]
+        wide = sp.ImmutableMatrix(r, c, lambda i, j: flat[j])
+    else:
+        return a, b
+    return (wide, matrix) if swapped else (matrix, wide)
 
 
 def multiply(a: Value, b: Value, kind: str | None) -> Value:
@@ -1044,6 +1195,7 @@ def _all_symbols(v: Value) -> bool:
 
 
 _SCALAR_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    **rules.FUNCTIONS,
     **{name: act.function for name, act in rules.ACTIVATIONS.items() if act.elementwise},
     **{name: getattr(sp, name) for name in ("exp", "log", "sqrt", "sin", "cos", "sinh", "cosh", "erf")},
     "step": rules.step,
@@ -1058,6 +1210,7 @@ def apply_function(fname: str, args: list[Value]) -> Value:
     if len(args) != 1:
         raise MeaningError(f"{fname} takes one argument")
     (x,) = args
+    fname = DIRECT_FUNCTIONS.get(fname, fname)  # swish -> silu, ReLU -> relu
     if fname.startswith(GENERIC):
         f = sp.Function(fname[len(GENERIC) :])
         return _map(x, lambda a: f(a))
@@ -1198,7 +1351,7 @@ def free_index_letters(node: Node, ev: Evaluator | None = None) -> set[str]:
                     if t.kind == "WORD" and (len(t.value) == 1 or s is n.sub):
                         for ch in t.value:
                             if ch in INDEX_LETTERS and ch not in bound:
-                                if ev is None or ev.int_value(ch) is None:
+                                if ev is None or ev.int_value(ch) is None and ch not in ev.env.examples:
                                     found.add(ch)
         stack.extend((c, bound, found) for c in reversed(children(n)))
     return outside

@@ -183,12 +183,19 @@ Script = tuple[Token, ...]  # the tokens of one subscript group or one parenthes
 class Name(Node):
     """A name as written: ``base`` (``a``, ``out``, ``\\Theta``, ``\\hat{y}``), its subscript
     tokens ``sub`` (None when absent) and its parenthesized superscripts ``sups``
-    (``a_j^{(t)(l)}`` has two). ``primes`` counts ``'`` (``\\sigma'``)."""
+    (``a_j^{(t)(l)}`` has two). ``primes`` counts ``'`` (``\\sigma'``). ``brackets`` says how each
+    superscript was written, one character per superscript: ``(`` or ``[`` (``W^{[l]}``, the
+    deep-learning course's layers); empty when all are in parentheses."""
 
     base: str
     sub: Script | None = None
     sups: tuple[Script, ...] = ()
     primes: int = 0
+    brackets: str = ""
+
+    def bracket(self, k: int) -> str:
+        """How superscript ``k`` was written: ``(`` or ``[``."""
+        return self.brackets[k] if k < len(self.brackets) else "("
 
 
 @dataclass
@@ -542,6 +549,10 @@ def _uses_index(node: Node, var: str) -> bool:
     return False
 
 
+def _is_transpose_mark(t: Token) -> bool:
+    return (t.kind == "WORD" and t.value == "T") or (t.kind == "CMD" and t.value in ("top", "intercal"))
+
+
 class _Parser:
     def __init__(self, tokens: list[Token], text: str) -> None:
         self.toks = tokens
@@ -718,8 +729,11 @@ class _Parser:
             if t.kind == "OP" and t.value == "^":
                 self.advance()
                 node = self.superscript(node, t.pos)
-            elif t.kind == "OP" and t.value == "_" and not isinstance(node, Name):
+            elif t.kind == "OP" and t.value == "_" and isinstance(node, Norm):
                 self.advance()
+                self.norm_subscript()
+            elif t.kind == "OP" and t.value == "_" and (not isinstance(node, Name) or node.sub is not None):
+                self.advance()  # (A_{out})_{ik}: an entry of a parenthesized value
                 node = Index(node, self.script_group(), pos=t.pos)
             elif t.kind == "OP" and t.value == "'":
                 self.advance()  # (u)': Lagrange's prime on an expression of one variable
@@ -809,16 +823,22 @@ class _Parser:
         """Subscripts and parenthesized superscripts of a name, in either order; then primes."""
         sub = name.sub
         sups = list(name.sups)
+        brackets = name.brackets.ljust(len(sups), "(")
+        transposed = False
         while True:
             if self.peek_op("_") and sub is None:
                 self.advance()
                 sub = self.script_group()
-            elif self.peek_op("^") and self._paren_sup_ahead():
+            elif self.peek_op("^") and not transposed and self._paren_sup_ahead():
                 self.advance()
-                sups.extend(self.paren_sups())
+                groups, kinds, transposed = self.layer_sups()
+                sups.extend(groups)
+                brackets += kinds
             else:
                 break
-        name = Name(name.base, sub, tuple(sups), pos=name.pos)
+        name = Name(name.base, sub, tuple(sups), brackets=brackets if "[" in brackets else "", pos=name.pos)
+        if transposed:  # A^{[1]T}, h^{(k-1)\top}: the layer, then the transpose
+            return Transpose(name, pos=name.pos)
         primes = 0
         while self.peek_op("'") or self.peek_cmd("prime"):
             self.advance()
@@ -827,7 +847,7 @@ class _Parser:
             self.i += 2
             primes += 1
         if primes:
-            name = Name(name.base, name.sub, name.sups, primes, pos=name.pos)
+            name = Name(name.base, name.sub, name.sups, primes, brackets=name.brackets, pos=name.pos)
         if self.peek_op("("):
             return self.call(name)  # f(x) or a(1-a): meaning decides which
         if primes and not self.peek_op("("):
@@ -841,62 +861,74 @@ class _Parser:
 
     def _paren_sup_ahead(self) -> bool:
         t1 = self.toks[self.i + 1]
-        if t1.kind == "OP" and t1.value == "(":
+        if t1.kind == "OP" and t1.value in "([":
             return True
         if t1.kind == "OP" and t1.value == "{":
             t2 = self.toks[self.i + 2]
-            return t2.kind == "OP" and t2.value == "(" and self._paren_group_fills_braces(self.i + 1)
+            return t2.kind == "OP" and t2.value in "([" and self._paren_group_fills_braces(self.i + 1)
         return False
 
     def _paren_group_fills_braces(self, j: int) -> bool:
-        """True when ``{ (...)(...) }`` holds only parenthesized groups (a layer, not a power)."""
+        """True when ``{ (...)[...] }`` holds only parenthesized or bracketed groups (a layer, not a
+        power), possibly followed by a transpose (``{(k)T}``, ``{[1]\top}``)."""
         depth = 0
         k = j + 1
         while k < len(self.toks):
             t = self.toks[k]
             if t.kind == "EOF":
                 return False
-            if t.kind == "OP" and t.value == "(":
+            if t.kind == "OP" and t.value in "([":
                 depth += 1
-            elif t.kind == "OP" and t.value == ")":
+            elif t.kind == "OP" and t.value in ")]":
                 depth -= 1
             elif t.kind == "OP" and t.value == "}" and depth == 0:
                 return True
             elif depth == 0:
-                return False
+                return _is_transpose_mark(t) and self.peek_op("}", k + 1 - self.i)
             k += 1
         return False
 
-    def paren_sups(self) -> list[Script]:
+    def layer_sups(self) -> tuple[list[Script], str, bool]:
+        """After '^': the layer groups ``(l)``, ``[l]`` (braced or not), how each was written, and
+        whether a transpose mark closes the braces (``^{[1]T}``)."""
         braced = self.peek_op("{")
         if braced:
             self.advance()
         groups: list[Script] = []
-        while self.peek_op("("):
-            self.advance()
-            start = self.i
-            depth = 0
-            while True:
-                t = self.tok
-                if t.kind == "EOF":
-                    raise self.error("')' to close the layer superscript")
-                if t.kind == "OP" and t.value == "(":
-                    depth += 1
-                elif t.kind == "OP" and t.value == ")":
-                    if depth == 0:
-                        break
-                    depth -= 1
-                self.advance()
-            group = tuple(self.toks[start : self.i])
-            if not group:
-                raise self.error("a layer inside the parentheses")
-            groups.append(group)
-            self.advance()
+        kinds = ""
+        while self.peek_op("(") or self.peek_op("["):
+            kinds += self.tok.value
+            groups.append(self._layer_group(")" if self.tok.value == "(" else "]"))
             if not braced:
                 break
+        transposed = False
+        if braced and _is_transpose_mark(self.tok):
+            self.advance()
+            transposed = True
         if braced:
             self.expect_op("}", "'}' to close the superscript")
-        return groups
+        return groups, kinds, transposed
+
+    def _layer_group(self, close: str) -> Script:
+        opening = self.advance().value
+        start = self.i
+        depth = 0
+        while True:
+            t = self.tok
+            if t.kind == "EOF":
+                raise self.error(f"'{close}' to close the layer superscript")
+            if t.kind == "OP" and t.value == opening:
+                depth += 1
+            elif t.kind == "OP" and t.value == close:
+                if depth == 0:
+                    break
+                depth -= 1
+            self.advance()
+        group = tuple(self.toks[start : self.i])
+        if not group:
+            raise self.error("a layer inside the parentheses")
+        self.advance()
+        return group
 
     def call(self, func: Name) -> Node:
         open_tok = self.expect_op("(")
@@ -977,6 +1009,8 @@ class _Parser:
 
     def command(self, t: Token) -> Node:
         v = t.value
+        if v == "nabla" and self.peek_op("_", 1):
+            return self.nabla(t)
         if v in GREEK:
             self.advance()
             base = "\\" + v
@@ -1275,6 +1309,26 @@ class _Parser:
         self.advance()
         return Norm(inner, pos=t.pos)
 
+    def norm_subscript(self) -> None:
+        """``\\|W\\|_F`` (Frobenius) and ``\\|x\\|_2`` are the norm every claim means; others are refused."""
+        script = self.script_group()
+        if tuple(t.value for t in script) not in (("F",), ("2",)):
+            raise self.error("the norm _F or _2 (other norms are not supported)", script[0])
+
+    def nabla(self, t: Token) -> Node:
+        """``\\nabla_W J``: the gradient of J by W, which is ``\\frac{\\partial J}{\\partial W}``."""
+        self.advance()
+        self.advance()  # '_'
+        script = self.script_group()
+        try:
+            X = parse_script(script)
+        except ParseError as err:
+            raise ParseError(f"the variable of \\nabla: {err.problem}", script[0].pos, self.text) from None
+        if not self.starts_factor():
+            raise self.error("what \\nabla_{..} differentiates")
+        F = self.postfix(self.primary())
+        return Deriv(F, X, pos=t.pos)
+
     def abs_value_cmd(self, t: Token) -> Node:
         self.advance()
         inner = self.expr()
@@ -1406,7 +1460,11 @@ def to_latex(node: Node) -> str:
         if node.base.startswith("\\") and not node.base.endswith("}"):
             s += " "
         if node.sups:
-            s = s.rstrip() + "^{" + "".join(f"({script_text(sup)})" for sup in node.sups) + "}"
+            groups = (
+                f"[{script_text(sup)}]" if node.bracket(k) == "[" else f"({script_text(sup)})"
+                for k, sup in enumerate(node.sups)
+            )
+            s = s.rstrip() + "^{" + "".join(groups) + "}"
         if node.sub is not None:
             s = f"{s.rstrip()}_{{{script_text(node.sub)}}}"
         return s + "'" * node.primes
