@@ -511,6 +511,8 @@ def define(env: Env, text: str, fail) -> None:
         params, param_values = tuple(keys), tuple(values)
         lhs = lhs.func
     key, index_letters = _lhs_key(ev, lhs, fail)
+    if not index_letters and not params:
+        key = _input_entry_key(ev, lhs) or key
     try:
         ev2 = Evaluator(env)
         if index_letters:
@@ -530,6 +532,21 @@ def define(env: Env, text: str, fail) -> None:
         env.define(key, value, row0=old.row0, col0=old.col0, params=params, param_values=param_values)
     else:
         env.define(key, value, params=params, param_values=param_values)
+
+
+def _input_entry_key(ev: Evaluator, lhs: Node) -> str | None:
+    """``w^{(1)}_{11} = 0.5`` gives an entry of an input matrix a value: the entry's own symbol
+    name (``w^{(1)}_{1,1}``), so that the definition takes the entry's place everywhere."""
+    if not isinstance(lhs, Name) or lhs.sub is None:
+        return None
+    entry, _key, rest = ev.lookup(lhs)
+    if entry is None or entry.defined or rest != "sub":
+        return None
+    try:
+        symbol = ev.eval(lhs)
+    except MeaningError:
+        return None
+    return symbol.name if type(symbol) is sp.Symbol else None
 
 
 def _register_unknown(env: Env, ev: Evaluator) -> None:
