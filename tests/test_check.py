@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import textwrap
 
 import pytest
@@ -276,7 +277,9 @@ def test_time_limit_makes_a_claim_undecided():
 
 
 def _args(path, **kw) -> argparse.Namespace:
-    return argparse.Namespace(file=str(path), json=kw.get("json", False), report=kw.get("report"), time_limit=30.0)
+    return argparse.Namespace(
+        file=str(path), json=kw.get("json", False), report=kw.get("report"), time_limit=30.0, progress=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -429,11 +432,23 @@ def test_a_tiny_difference_between_huge_values_is_never_holds():
     assert r.verdict == "fails"
 
 
-def test_a_claim_that_explodes_is_stopped_by_its_time_limit():
-    cf = load_claims_text(claims_file("", "9^{9^{9^{9}}} = 1", "a + b = b + a"), "t.yaml")
-    slow, fast = check_file(cf, time_limit=3)
+SLOW_CLAIM = r"\sum_{i=1}^{400} \sum_{j=1}^{400} \sum_{k=1}^{400} i j k = 0"  # 64 million terms, in Python
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["forked-worker", "this-thread"])
+def test_a_claim_that_explodes_is_stopped_by_its_time_limit(isolate):
+    cf = load_claims_text(claims_file("", SLOW_CLAIM, "a + b = b + a"), "t.yaml")
+    slow, fast = check_file(cf, time_limit=2, isolate=isolate)
     assert slow.verdict == "undecided" and "time limit" in slow.reason
+    assert slow.seconds < 2 + 10  # its limit and the grace, with room for a loaded machine
     assert fast.verdict == "holds"
+
+
+def test_a_number_too_large_to_compute_is_undecided_at_once():
+    """9^{9^{9^9}} would hold the interpreter for minutes inside one C call, where no time limit
+    of a thread can stop it: it is refused before it is computed."""
+    (r,) = check_file(load_claims_text(claims_file("", "9^{9^{9^{9}}} = 1"), "t.yaml"), isolate=False)
+    assert r.verdict == "undecided" and "too large" in r.reason and r.seconds < 5
 
 
 def test_lagrange_prime_holds_for_one_variable():
@@ -450,12 +465,12 @@ def test_parenthesized_exponent_of_e_is_a_power():
 
 
 def test_html_report_strips_active_content_from_mathml():
-    from derive.render.check_report import _mathml
+    from derive.render.report import clean_mathml
 
-    assert _mathml(r"\text{<img src=x onerror=alert(1)>} = 1") is None
-    safe = _mathml(r"a \href{javascript:alert(1)}{x} = 1")
+    assert clean_mathml(r"\text{<img src=x onerror=alert(1)>} = 1") is None
+    safe = clean_mathml(r"a \href{javascript:alert(1)}{x} = 1")
     assert safe is None or "javascript" not in safe
-    assert "<mfrac>" in _mathml(r"\frac{1}{2} = x")
+    assert "<mfrac>" in clean_mathml(r"\frac{1}{2} = x")
 
 
 def test_tex_math_allow_list():
@@ -507,7 +522,8 @@ def test_each_yaml_document_gives_its_claims_its_own_meaning(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "— relu part" in text.splitlines()
     html = out.read_text()
-    assert html.count('<h2 class="part" id="part-') == 2 and '<h3 class="fails">relu-same-formula' in html
+    assert html.count('<h2 class="part" id="part-') == 2
+    assert re.search(r'class="claim verdict-fails"[^>]*>\s*<div class="claim-head"><h3>relu-same-formula', html)
     # the parts are listed once at the top, linked to their headings; no part's title heads the page
     assert '<a href="#part-2">relu part</a>' in html and 'id="part-2">relu part</h2>' in html
     assert html.count("sigmoid part") == 2

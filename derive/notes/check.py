@@ -13,14 +13,19 @@ update ``θ := θ − α…`` gives a name a new value and is no equation.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
 
 from ..timelimit import Deadline
-from .claims import ClaimsFile, ClaimSpec
+from .claims import ClaimsFile, ClaimSpec, load_claims, load_claims_text
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
+from .expected import NotesNames
 from .indices import IndexProblem, claim_assignments
 from .isolation import run_limited
 from .links import Link, check_link
@@ -42,11 +47,14 @@ from .notation import (
     walk,
 )
 from .printing import latex_of
-from .results import ClaimResult, format_terminal, summarize, to_json, undecided
+from .results import CheckResults, ClaimResult, format_terminal, summarize, to_json, undecided
+from .typeset import typeset
 
 __all__ = [
     "CLAIM_TIME_LIMIT",
+    "CheckResults",
     "ClaimResult",
+    "check",
     "check_claim",
     "check_file",
     "format_terminal",
@@ -63,6 +71,35 @@ RESERVE = 2.0  # seconds of a claim's budget kept back from its links (reading i
 # ----------------------------------------------------------------------------------------------
 # A file
 # ----------------------------------------------------------------------------------------------
+
+
+def check(
+    source: str | os.PathLike[str], time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True
+) -> CheckResults:
+    """Check a claims file; ``source`` is its path or its YAML text (a string with a line break,
+    or a one-line YAML mapping that names no file). An unusable file raises ``InputError``.
+
+    Each claim has ``time_limit`` seconds. It runs in a forked worker, killed past its limit, when
+    ``isolate`` and this is the main thread of a process that may have children; anywhere else
+    (a thread, a notebook's worker thread, a ``multiprocessing.Pool`` worker) it runs in the
+    calling thread under time limits that need neither signals nor the main thread."""
+    cf = _load(source)
+    return CheckResults(cf.path, list(iter_check(cf, time_limit, isolate)), cf)
+
+
+def _load(source: str | os.PathLike[str]) -> ClaimsFile:
+    if not isinstance(source, str):
+        return load_claims(source)
+    if "\n" not in source and (Path(source).exists() or not _is_mapping(source)):
+        return load_claims(source)
+    return load_claims_text(source, "<string>")
+
+
+def _is_mapping(text: str) -> bool:
+    try:
+        return isinstance(yaml.safe_load(text), dict)
+    except yaml.YAMLError:
+        return False
 
 
 def iter_check(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> Iterator[ClaimResult]:
@@ -114,8 +151,19 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
     if len(chain.sides) < 2:
         return undecided(spec, "a claim is an equation: it needs '='")
     if any(isinstance(n, PlusMinus) for side in chain.sides for n in walk(side)):
-        return _check_both_signs(cf, spec, chain, budget)
-    return _check_reading(cf, spec, chain, budget)
+        result = _check_both_signs(cf, spec, chain, budget)
+    else:
+        result = _check_reading(cf, spec, chain, budget)
+    result.sides_latex = _typeset_all(chain.sides)
+    return result
+
+
+def _typeset_all(sides: list[Node]) -> list[str]:
+    """The sides printed for a report; none when a side is too deep to print."""
+    try:
+        return [typeset(side) for side in sides]
+    except RecursionError:
+        return []
 
 
 def _check_both_signs(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float) -> ClaimResult:
@@ -140,6 +188,7 @@ def _check_both_signs(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: flo
                 return r
     first, second = results[0][1], results[1][1]
     first.steps = first.steps + second.steps
+    first.steps_latex = first.steps_latex + second.steps_latex
     if second.evidence == "numeric":
         first.evidence = "numeric"
     first.readings += [text for text in second.readings if text not in first.readings]
@@ -182,9 +231,11 @@ def _check_reading(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float)
     result = _check_chain(cf, spec, chain, budget)
     if _is_update(chain) and not (result.verdict == "fails" and (result.diagnosis or "").startswith("shape mismatch")):
         steps = [dict(link, verdict="undecided") for link in result.steps]
+        steps_latex = result.steps_latex
         result = undecided(
             spec, "an update (:=) gives a name a new value made from its old one; not an equation", steps
         )
+        result.steps_latex = steps_latex
     return result
 
 
@@ -202,10 +253,19 @@ def _seed(text: str) -> int:
 
 def _check_chain(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float) -> ClaimResult:
     """Every link of ``chain`` checked on its own, at every value of the claim's free indices."""
+    texts = chain.texts
+    steps = [{"lhs": texts[k], "rhs": texts[k + 1], "verdict": "undecided"} for k in range(len(texts) - 1)]
+    printed = _typeset_all(chain.sides)
+    result = _check_links(cf, spec, chain, steps, budget)
+    if result.steps is steps and printed:
+        result.steps_latex = list(zip(printed, printed[1:]))
+    return result
+
+
+def _check_links(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, steps: list[dict], budget: float) -> ClaimResult:
     start = time.monotonic()
     env = cf.env
     sides = list(chain.sides)
-    steps = [{"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"} for k in range(len(sides) - 1)]
     try:
         hidden = _expand_ellipses(env, sides)
     except ShapeError as err:  # more rows written around the dots than the other side has
@@ -225,12 +285,13 @@ def _check_chain(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float) -
     sides, variable = _apply_bare_functions(env, sides)
     free_names = _claim_variables(env, sides, assignments[0] if assignments else {}) | variable
     seed = _seed(spec.id + spec.latex)
+    names = NotesNames(cf.aliases, spec.latex)
     links: list[Link] = []
     for k, step in enumerate(steps):
         remaining = budget - (time.monotonic() - start)
         per_link = max(remaining - RESERVE, 1.0) / (len(steps) - k)
         link = check_link(
-            env, cf, sides[k], sides[k + 1], assignments, layer_letters, seed + k, per_link, free_names
+            env, cf, sides[k], sides[k + 1], assignments, layer_letters, seed + k, per_link, free_names, names
         )
         gaps = hidden.get(k) or hidden.get(k + 1)
         if link.verdict == "holds" and gaps:  # only the written entries were compared
@@ -259,6 +320,7 @@ def _claim_result(spec: ClaimSpec, steps: list[dict], links: list[Link]) -> Clai
         result.verdict = "fails"
         result.evidence = first.evidence
         result.expected, result.counterexample, result.diagnosis = first.expected, first.counterexample, first.diagnosis
+        result.point_latex = first.point_latex
     elif open_:
         result.verdict = "undecided"
         result.reason = open_[0].reason

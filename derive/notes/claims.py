@@ -34,7 +34,7 @@ from .meaning import (
 from .notation import Call, Name, Node, ParseError, Pow, parse_chain, parse_expression
 from .presets import PRESETS, NetworkSpec, PresetError, build_preset
 
-__all__ = ["ClaimSpec", "ClaimsFile", "MAX_SIZE", "load_claims", "load_claims_text"]
+__all__ = ["ClaimSpec", "ClaimsFile", "MAX_BYTES", "MAX_SIZE", "load_claims", "load_claims_bytes", "load_claims_text"]
 
 TOP_KEYS = ("title", "symbols", "sizes", "network", "definitions", "claims")
 CLAIM_KEYS = ("id", "latex", "note", "when", "expect", "why")
@@ -78,6 +78,7 @@ class ClaimsFile:
     raw_symbols: dict[str, str] = field(default_factory=dict)
     m: int = 1
     sections: list[ClaimsFile] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # declared in symbols: (alias key -> target key)
 
     def context(self, spec: ClaimSpec) -> ClaimsFile:
         """The document whose symbols and definitions give ``spec`` its meaning."""
@@ -100,6 +101,12 @@ def load_claims(path: str | os.PathLike[str]) -> ClaimsFile:
         data = p.read_bytes()
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", file=name) from None
+    return load_claims_bytes(data, name)
+
+
+def load_claims_bytes(data: bytes, name: str = "<claims>") -> ClaimsFile:
+    """Validate a claims file given as bytes (standard input, a download); ``name`` is used in
+    messages: too large, binary or not UTF-8 are one-line ``InputError``s like any other."""
     if len(data) > MAX_BYTES:
         raise InputError(f"too large for a claims file ({len(data)} bytes)", file=name)
     if b"\x00" in data:
@@ -171,6 +178,7 @@ class _Loader:
     def __init__(self, name: str) -> None:
         self.name = name
         self.seen_ids: dict[str, int] = {}  # claim id -> line, across every document of the file
+        self.aliases: dict[str, str] = {}  # the aliases the document being loaded declares
 
     def fail(self, problem: str, node: yaml.Node | None) -> InputError:
         return InputError(problem, file=self.name, line=_line(node) if node is not None else None)
@@ -199,6 +207,7 @@ class _Loader:
         if "claims" not in sections:
             raise self.fail("no 'claims:' list: nothing to check", root)
         env = Env()
+        self.aliases = {}
         title = None
         if "title" in sections:
             title = self.scalar(sections["title"][1], "title")
@@ -223,7 +232,7 @@ class _Loader:
         definitions = self.load_definitions(sections.get("definitions"), env)
         env.strict = bool(definitions) or spec is not None
         claims = self.load_claim_list(sections["claims"][1], section)
-        return ClaimsFile(self.name, title, env, claims, definitions, spec, raw_symbols, m)
+        return ClaimsFile(self.name, title, env, claims, definitions, spec, raw_symbols, m, aliases=self.aliases)
 
     # ---- sizes, symbols, network --------------------------------------------------------------
 
@@ -327,6 +336,7 @@ class _Loader:
                     if rest == "sub":  # an entry of a matrix: the alias keeps the entry's subscript
                         tkey = make_key(ev.name_base(target), ev.sup_texts(target), ev.sub_key(target.sub))
                     env.aliases[key] = tkey
+                    self.aliases[key] = tkey
                 else:
                     raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name", k)
 

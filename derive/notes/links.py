@@ -20,9 +20,10 @@ from ..exprs import as_expr
 from ..proof.prover import DIGITS, Verification, Witness, numeric_value, numeric_witness, verify
 from ..timelimit import Deadline, deadline
 from .diagnose import diagnose
-from .expected import expected_latex, expected_of_side
+from .expected import NotesNames, expected_latex, expected_of_side
 from .meaning import IMPLICIT_VARIABLE, Env, Evaluator, MeaningError, ShapeError, UnknownName
 from .notation import Neg, Node, Num
+from .printing import latex_of
 from .values import Value, is_matrix, shape_text
 
 __all__ = ["Link", "check_link"]
@@ -41,6 +42,7 @@ class Link:
     counterexample: dict[str, Any] | None = None
     diagnosis: str | None = None
     readings: list[str] = field(default_factory=list)
+    point_latex: dict[str, str] = field(default_factory=dict)  # the counterexample's functions, as LaTeX
 
 
 def _readings(*evaluators: Evaluator) -> list[str]:
@@ -63,8 +65,10 @@ def check_link(
     seed: int,
     budget: float,
     free_names: frozenset[str] = frozenset(),
+    names: NotesNames | None = None,
 ) -> Link:
-    """``lhs = rhs`` over every index assignment: holds, fails or undecided, within ``budget`` s."""
+    """``lhs = rhs`` over every index assignment: holds, fails or undecided, within ``budget`` s
+    (``names``: how the notes write the names of an expected value)."""
     start = time.monotonic()
     tol = _decimals_tolerance(rhs) or _decimals_tolerance(lhs)
     evidence = "symbolic"
@@ -79,7 +83,7 @@ def check_link(
             L = ev_l.eval(lhs)
             R = ev_r.eval(rhs)
         except ShapeError as err:
-            expected = expected_of_side(env, lhs, a)
+            expected = expected_of_side(env, lhs, a, names)
             return Link("fails", "symbolic", expected=expected, diagnosis=f"shape mismatch: {err}")
         except MeaningError as err:  # UnknownName included
             if layer_letters and any(c in a for c in layer_letters):
@@ -101,7 +105,7 @@ def check_link(
             return Link(
                 "fails",
                 "symbolic",
-                expected=expected_latex(env, L),
+                expected=expected_latex(env, L, names=names),
                 diagnosis=f"shape mismatch: the left side is {shape_text(L)}, the right side is {shape_text(R)}",
                 readings=readings,
             )
@@ -125,7 +129,8 @@ def check_link(
             failed.counterexample = _counterexample(Lf, out, a)
             for f, body in instances.items():
                 failed.counterexample["point"][f"{f}(x)"] = sp.sstr(body(IMPLICIT_VARIABLE))
-            failed.expected = expected_latex(env, L)
+                failed.point_latex[f"{f}(x)"] = latex_of(body(IMPLICIT_VARIABLE))
+            failed.expected = expected_latex(env, L, names=names)
             diag_budget = max(min(budget - (time.monotonic() - start), DIAGNOSIS_TIME_LIMIT), 1.0)
             try:
                 failed.diagnosis = diagnose(env, cf, lhs, rhs, a, L, R, Lf, Rf, seed, diag_budget)

@@ -737,6 +737,7 @@ class Evaluator:
             raise ShapeError("an exponent must be a scalar")
         if is_matrix(base):
             return _collapse(base.applyfunc(lambda x: x**exp))  # type: ignore[union-attr]
+        _refuse_huge_power(base, exp)
         return base**exp
 
     def product_call(self, node: Node) -> bool:
@@ -1072,6 +1073,19 @@ def multiply(a: Value, b: Value, kind: str | None) -> Value:
     if ca != rb:
         raise ShapeError(f"cannot multiply {shape_text(a)} by {shape_text(b)} (inner sizes differ)")
     return _collapse(sp.ImmutableMatrix(a * b))
+
+
+MAX_POWER_BITS = 1_000_000  # an exact number written as a power (9^{9^{9}}) has at most this many bits
+
+
+def _refuse_huge_power(base: Value, exp: Value) -> None:
+    """A power of exact numbers too large to compute: Python's integer power would hold the
+    interpreter for minutes in C, where no time limit of this thread can stop it."""
+    b, e = as_expr(base), as_expr(exp)
+    if b.is_Rational and e.is_Integer and b not in (0, 1, -1):
+        bits = abs(int(e)) * max(int(b.p).bit_length(), int(b.q).bit_length())  # type: ignore[attr-defined]
+        if bits > MAX_POWER_BITS:
+            raise MeaningError(f"the number {sp.sstr(b)}^{sp.sstr(e)} is too large to compute (about {bits} bits)")
 
 
 def _free_symbols(v: Value) -> set[sp.Symbol]:

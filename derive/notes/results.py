@@ -7,12 +7,15 @@ reports typeset it, the terminal prints it plainly (``plain``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .claims import ClaimSpec
+from .claims import ClaimsFile, ClaimSpec
 
 __all__ = [
+    "RENDERERS",
+    "CheckResults",
     "ClaimResult",
     "format_line",
     "format_section",
@@ -46,6 +49,11 @@ class ClaimResult:
     section: str | None = None  # the title of its part, in a file of several YAML documents
     # how undeclared names applied to parentheses were read ("$f(x)$ read as the product $f \cdot x$")
     readings: list[str] = field(default_factory=list)
+    # for reports: the sides of the claim and of each step printed from the parse tree (never the
+    # notes' own text); empty when the claim does not parse
+    sides_latex: list[str] = field(default_factory=list)
+    steps_latex: list[tuple[str, str]] = field(default_factory=list)
+    point_latex: dict[str, str] = field(default_factory=dict)  # LaTeX of the counterexample's non-numbers
 
     def as_json(self) -> dict[str, Any]:
         """The contract's fields, in the contract's order; then ``section`` in a file of several
@@ -65,6 +73,75 @@ class ClaimResult:
         if self.readings:
             out["readings"] = list(self.readings)
         return out
+
+
+# Renderers of a file's results (HTML page, notebook fragment), registered by derive.render.check_report
+# when it is imported, so that this module never imports the one above it.
+RENDERERS: dict[str, Callable[[CheckResults], str]] = {}
+
+
+@dataclass
+class CheckResults:
+    """The results of checking a claims file: ``claims`` holds one ``ClaimResult`` per claim, in
+    the file's order (index it by position or by claim id); ``summary`` counts the verdicts;
+    ``to_json()`` is the ``derive check --json`` document. In a notebook it shows itself as the
+    HTML report."""
+
+    file: str
+    claims: list[ClaimResult]
+    source: ClaimsFile = field(repr=False)
+    interrupted: bool = False  # stopped by Ctrl-C: ``claims`` holds those decided before
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.claims)
+
+    @property
+    def ok(self) -> bool:
+        """True when every claim holds."""
+        return bool(self.claims) and all(r.verdict == "holds" for r in self.claims) and not self.interrupted
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def __iter__(self) -> Iterator[ClaimResult]:
+        return iter(self.claims)
+
+    def __getitem__(self, key: int | str) -> ClaimResult:
+        if isinstance(key, str):
+            for r in self.claims:
+                if r.id == key:
+                    return r
+            raise KeyError(key)
+        return self.claims[key]
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self.file, self.claims, self.interrupted)
+
+    def __str__(self) -> str:
+        return format_terminal(self.file, self.claims, colour=False)
+
+    def __repr__(self) -> str:
+        counts = self.summary
+        return (
+            f"<CheckResults {self.file}: {counts['holds']} hold, {counts['fails']} fail, "
+            f"{counts['undecided']} undecided>"
+        )
+
+    def to_html(self) -> str:
+        """The HTML report (the page ``derive check --report OUT.html`` writes)."""
+        return _render("html", self)
+
+    def _repr_html_(self) -> str:
+        return _render("html_fragment", self)
+
+
+def _render(kind: str, results: CheckResults) -> str:
+    try:
+        renderer = RENDERERS[kind]
+    except KeyError:
+        raise RuntimeError("no check report renderers are registered (import derive)") from None
+    return renderer(results)
 
 
 def undecided(spec: ClaimSpec, reason: str, steps: list | None = None) -> ClaimResult:
