@@ -143,8 +143,8 @@ def _stream(cf: ClaimsFile, name: str, args: argparse.Namespace) -> CheckResults
     width = min(max([len(spec.id) for spec in cf.claims] + [4]), MAX_ID_WIDTH)
     bar = tqdm(
         total=len(cf.claims), file=sys.stderr, disable=not show_bar, leave=False, unit="claim",
-        delay=0 if progress else BAR_DELAY, dynamic_ncols=True,
-    )
+        delay=0 if progress else BAR_DELAY, dynamic_ncols=True, mininterval=0, miniters=1,
+    )  # redrawn at every claim: claims take far longer than a redraw
     results = CheckResults(name, [], cf)
     section = None
     try:

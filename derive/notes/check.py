@@ -154,7 +154,7 @@ def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
         result = _check_both_signs(cf, spec, chain, budget)
     else:
         result = _check_reading(cf, spec, chain, budget)
-    result.sides_latex = _typeset_all(chain.sides)
+    result.sides_latex, result.relations = _typeset_all(chain.sides), list(chain.relations)
     return result
 
 

@@ -227,8 +227,15 @@ def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
         candidates += [_absorb_sign(r) for r in _in_rule_terms(f, _notes_functions(env))]
     candidates += [c for c in (_over_m(env, f) for f in list(candidates)) if c is not None]
     candidates = [c for c in candidates if _prints(c)] or folded
-    # the shortest; e^{x} counts double: the notes write σ(1 − σ), not e^{x}/(e^{x} + 1)^2
-    return min(candidates, key=lambda c: (sp.count_ops(c) + c.count(sp.exp), _leading_minuses(c)))
+    # the shortest; e^{x} counts double (the notes write σ(1 − σ), not e^{x}/(e^{x} + 1)^2) and so
+    # does a fraction 1/m written as a number (the notes write 1/m)
+    m = env.sizes.get("m") or 0
+
+    def size(c: sp.Expr) -> tuple[int, int]:
+        over_m = sum(1 for r in c.atoms(sp.Rational) if m > 1 and r.q % m == 0)  # type: ignore[attr-defined]
+        return sp.count_ops(c) + c.count(sp.exp) + over_m, _leading_minuses(c)
+
+    return min(candidates, key=size)
 
 
 def _prints(e: sp.Expr) -> bool:
@@ -302,7 +309,7 @@ def _over_m(env: Env, e: sp.Expr) -> sp.Expr | None:
     m = env.sizes.get("m")
     if not m or m < 2 or e.is_Number:
         return None
-    inner = sp.expand_mul(e * m) if not isinstance(e, sp.Add) else sp.Add(*[t * m for t in e.args])
+    inner = sp.Add(*[t * m for t in e.args]) if isinstance(e, sp.Add) else e * m  # m's factor cancels
     if inner.has(sp.Rational(1, m)) or any(
         r.q % m == 0 for r in inner.atoms(sp.Rational) if not r.is_Integer  # type: ignore[attr-defined]
     ):

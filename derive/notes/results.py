@@ -52,6 +52,7 @@ class ClaimResult:
     # for reports: the sides of the claim and of each step printed from the parse tree (never the
     # notes' own text); empty when the claim does not parse
     sides_latex: list[str] = field(default_factory=list)
+    relations: list[str] = field(default_factory=list)  # of each link: "=" or ":="
     steps_latex: list[tuple[str, str]] = field(default_factory=list)
     point_latex: dict[str, str] = field(default_factory=dict)  # LaTeX of the counterexample's non-numbers
 

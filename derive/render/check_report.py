@@ -127,7 +127,10 @@ def _reprinted(piece: str) -> str | None:
     written: a^{(L)}' becomes {a^{(L)}}'), when it parses and passes ``safe_math``."""
     try:
         chain = parse_chain(piece)
-        return safe_math(" = ".join(typeset(side) for side in chain.sides))
+        printed = typeset(chain.sides[0])
+        for relation, side in zip(chain.relations, chain.sides[1:]):
+            printed += f" {relation} {typeset(side)}"
+        return safe_math(printed)
     except (ParseError, RecursionError):
         return None
 
@@ -181,10 +184,20 @@ def _claim(r: ClaimResult, part: int) -> dict[str, Any]:
         part=part,
         readings=list(r.readings),
         sides=list(r.sides_latex),
+        relations=list(r.relations),
+        typeset=_joined(r.sides_latex, r.relations),
         steps_latex=list(r.steps_latex),
         point=_point_items(r.counterexample["point"], r.point_latex) if r.counterexample else [],
     )
     return d
+
+
+def _joined(sides: list[str], relations: list[str]) -> str:
+    """The claim's sides joined by their relations (= or :=)."""
+    if not sides:
+        return ""
+    relations = relations if len(relations) == len(sides) - 1 else ["="] * (len(sides) - 1)
+    return sides[0] + "".join(f" {rel} {side}" for rel, side in zip(relations, sides[1:]))
 
 
 def _context(results: CheckResults) -> dict[str, Any]:
@@ -226,7 +239,7 @@ def _html(results: CheckResults, fragment: bool) -> str:
     ctx = _context(results)
     for c in ctx["claims"]:
         # the claim as derive read it (printed from its parse tree), else the notes' own LaTeX
-        c["math"] = _first_mathml(" = ".join(c["sides"]), c["latex"], display=True)
+        c["math"] = _first_mathml(c["typeset"], c["latex"], display=True)
         printed = c["steps_latex"] if len(c["steps_latex"]) == len(c["steps"]) else [(None, None)] * len(c["steps"])
         for s, (lhs, rhs) in zip(c["steps"], printed):
             s["lhs_math"] = _first_mathml(lhs, s["lhs"])
@@ -253,11 +266,11 @@ def render_html_fragment(results: CheckResults) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _tex_display(sides: list[str]) -> TexSafe | None:
+def _tex_display(sides: list[str], relations: list[str] | None = None) -> TexSafe | None:
     """A broken display of ``sides`` when every side is safe to typeset, else None."""
     if not sides or any(safe_math(s) is None for s in sides):
         return None
-    return TexSafe(display(sides))
+    return TexSafe(display(sides, relations=relations))
 
 
 def _breakable_code(text: str) -> TexSafe:
@@ -274,7 +287,7 @@ def render_tex(results: CheckResults) -> str:
     """A complete LaTeX document (amsmath, graphicx; compiles with pdflatex)."""
     ctx = _context(results)
     for c in ctx["claims"]:
-        c["display"] = _tex_display(c["sides"])
+        c["display"] = _tex_display(c["sides"], c["relations"])
         c["source_tex"] = _breakable_code(c["latex"])
         printed = c["steps_latex"] if len(c["steps_latex"]) == len(c["steps"]) else [None] * len(c["steps"])
         for s, pair in zip(c["steps"], printed):

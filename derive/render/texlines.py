@@ -76,6 +76,43 @@ def split_terms(latex: str) -> list[str]:
     return [t for t in terms if t]
 
 
+def _groups(latex: str) -> list[tuple[int, int, int, int]]:
+    """The top-level ``\\left( … \\right)`` groups: (start, inner start, inner end, end)."""
+    out, depth, opened = [], 0, None
+    for m in re.finditer(r"\\left\(|\\right\)|\\left(?![A-Za-z])|\\right(?![A-Za-z])|\{|\}", latex):
+        token = m.group(0)
+        if token.startswith(r"\left") or token == "{":
+            if depth == 0 and token == r"\left(":
+                opened = (m.start(), m.end())
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0 and token == r"\right)" and opened is not None:
+                out.append((opened[0], opened[1], m.start(), m.end()))
+                opened = None
+    return out
+
+
+def _terms(latex: str, room: float) -> list[str]:
+    """The terms of ``latex`` to set on lines of ``room``: its own + and − terms, or, for one
+    long product such as \\frac{1}{m} \\left(a + b + …\\right), the terms of its widest
+    parenthesized factor, opened with \\Bigl( and closed with \\Bigr) (\\left and \\right cannot
+    span lines)."""
+    terms = split_terms(latex)
+    if len(terms) > 1 or width(latex) <= room:
+        return terms
+    groups = _groups(latex)
+    if not groups:
+        return terms
+    start, inner_start, inner_end, end = max(groups, key=lambda g: width(latex[g[1] : g[2]]))
+    inner = split_terms(latex[inner_start:inner_end])
+    if len(inner) < 2:
+        return terms
+    inner[0] = latex[:start] + r"\Bigl(" + inner[0]
+    inner[-1] = inner[-1] + r"\Bigr)" + latex[end:]
+    return inner
+
+
 def _pack(terms: list[str], room: float) -> list[str]:
     """The terms put on lines of at most ``room`` (a term wider than that has a line of its own)."""
     lines: list[str] = []
@@ -87,23 +124,26 @@ def _pack(terms: list[str], room: float) -> list[str]:
     return lines
 
 
-def display(sides: list[str], line: float = LINE_WIDTH) -> str:
-    """A display of the chain ``sides[0] = sides[1] = …`` that fits the line (see the module)."""
-    whole = " = ".join(sides)
+def display(sides: list[str], line: float = LINE_WIDTH, relations: list[str] | None = None) -> str:
+    """A display of the chain ``sides[0] = sides[1] = …`` that fits the line (see the module);
+    ``relations`` gives each link's relation when one is not "=" (":=")."""
+    relations = relations if relations and len(relations) == len(sides) - 1 else ["="] * (len(sides) - 1)
+    whole = sides[0] + "".join(f" {rel} {side}" for rel, side in zip(relations, sides[1:]))
     if width(whole) <= line:
         return f"\\begin{{center}}\\fitwidth{{$\\displaystyle {whole}$}}\\end{{center}}"
     rows: list[str] = []
     if len(sides) == 1:  # one long value: continued at its + and −
-        pieces = _pack(split_terms(whole), line)
+        pieces = _pack(_terms(whole, line), line)
         rows = [f"& {pieces[0]}"] + [f"&\\quad {piece}" for piece in pieces[1:]]
     else:
         first, lead = sides[0], width(sides[0])
         if lead > line / 2:
             rows.append(f"{first} &")  # a long left side on a line of its own
             first, lead = "", 0
-        for side in sides[1:]:
-            pieces = _pack(split_terms(side), max(line - lead - 2, line / 3))
-            rows.append(f"{first} &= {pieces[0]}")
+        for relation, side in zip(relations, sides[1:]):
+            room = max(line - lead - 2, line / 3)
+            pieces = _pack(_terms(side, room), room)
+            rows.append(f"{first} &{relation} {pieces[0]}")
             rows += [f"&\\quad {piece}" for piece in pieces[1:]]
             first = ""
     body = " \\\\\n".join(rows)
