@@ -82,9 +82,17 @@ class _Lines:
     def _read(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout:  # type: ignore[union-attr]
             self.queue.put(line)
+        self.queue.put("")  # the end of the output
 
     def next(self, limit: float = WAIT_LIMIT) -> str:
         return self.queue.get(timeout=limit)
+
+    def rest(self, limit: float = WAIT_LIMIT) -> str:
+        """Every line up to the end of the output."""
+        lines = []
+        while line := self.next(limit):
+            lines.append(line)
+        return "".join(lines)
 
 
 def test_the_slowest_seed_streams_its_first_line_at_once():
@@ -118,10 +126,13 @@ def test_ctrl_c_prints_what_was_decided_and_the_summary_and_exits_130(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT,
     )
     try:
-        first = _Lines(proc).next()
+        lines = _Lines(proc)
+        first = lines.next()
         assert "quick" in first and "holds" in first
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=WAIT_LIMIT)
+        out = lines.rest()
+        err = proc.stderr.read()  # type: ignore[union-attr]
+        proc.wait(timeout=WAIT_LIMIT)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
@@ -394,3 +405,41 @@ def test_one_long_product_is_opened_at_its_widest_parentheses():
     shown = display([f"\\frac{{1}}{{m}} \\left({terms}\\right)"])
     assert r"\frac{1}{m} \Bigl(a_{0}" in shown and shown.rstrip().count(r"\\") >= 1
     assert shown.count(r"\Bigl(") == 1 and shown.count(r"\Bigr)") == 1  # \left( \right) cannot span lines
+
+
+def _processes_reading(path: Path) -> list[int]:
+    """The processes whose command line names ``path`` (Linux: from /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signals and /proc are Linux's")
+def test_a_claims_worker_dies_with_its_check(tmp_path):
+    """Killed outright (SIGKILL: no finally runs), derive check leaves no worker computing behind."""
+    path = tmp_path / "slow.yaml"
+    path.write_text(
+        "claims:\n  - 'a = a'\n  - '\\sum_{i=1}^{400} \\sum_{j=1}^{400} \\sum_{k=1}^{400} i j k = 0'\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "derive", "check", str(path), "--time-limit", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(), cwd=ROOT,
+    )
+    try:
+        lines = _Lines(proc)
+        assert "holds" in lines.next()  # the second claim's worker is running now
+        proc.kill()
+        proc.wait(timeout=WAIT_LIMIT)
+        deadline = time.monotonic() + WAIT_LIMIT
+        while _processes_reading(path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_reading(path) == []
+        assert lines.rest() == ""  # no worker holds the output open
+    finally:
+        for pid in _processes_reading(path):
+            os.kill(pid, signal.SIGKILL)

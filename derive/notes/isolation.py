@@ -10,11 +10,15 @@ time limits of ``derive.timelimit``, which need neither signals nor the main thr
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..timelimit import time_limit
@@ -73,8 +77,29 @@ def _in_thread(
         return on_timeout(f"internal error while checking: {type(err).__name__}: {err}")
 
 
-def _worker(check: Callable[[], ClaimResult], on_timeout: Callable[[str], ClaimResult], conn: Any) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: this worker is killed when its parent dies (killed with SIGKILL, say), so that no
+    worker outlives the check that started it (and holds its output pipe open)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+
+
+def _worker(
+    check: Callable[[], ClaimResult], on_timeout: Callable[[str], ClaimResult], conn: Any, parent: int
+) -> None:
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills this worker
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking (_ctrl_c_held)
     try:
         conn.send(check())
     except BaseException as err:  # noqa: BLE001 - the parent turns any failure into "undecided"
@@ -86,27 +111,44 @@ def _worker(check: Callable[[], ClaimResult], on_timeout: Callable[[str], ClaimR
         conn.close()
 
 
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """SIGINT held back while forking: a Ctrl-C that lands in the fork handlers (logging's, for
+    one) would be swallowed there as an "exception ignored"; held, it is raised just after."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _in_worker(
     check: Callable[[], ClaimResult], on_timeout: Callable[[str], ClaimResult], seconds: float
 ) -> ClaimResult:
     start = time.monotonic()
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(check, on_timeout, send), daemon=True)
-    proc.start()
-    send.close()
+    proc = ctx.Process(target=_worker, args=(check, on_timeout, send, os.getpid()), daemon=True)
     result: ClaimResult | None = None
     try:
+        with _ctrl_c_held():
+            proc.start()
+        send.close()
         if recv.poll(seconds + GRACE):
             try:
                 result = recv.recv()
             except (EOFError, OSError):
                 result = None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+    finally:  # also on Ctrl-C: no worker outlives its claim
+        if proc.pid is not None:  # started (Ctrl-C may come before)
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
         recv.close()
+        send.close()
     if result is None:
         if time.monotonic() - start >= seconds:
             return on_timeout(_limit_reason(seconds))

@@ -99,8 +99,8 @@ class CheckResults:
 
     @property
     def ok(self) -> bool:
-        """True when every claim holds."""
-        return bool(self.claims) and all(r.verdict == "holds" for r in self.claims) and not self.interrupted
+        """True when every claim holds (and the check was not interrupted)."""
+        return all(r.verdict == "holds" for r in self.claims) and not self.interrupted
 
     def __len__(self) -> int:
         return len(self.claims)
