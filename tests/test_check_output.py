@@ -267,23 +267,30 @@ class _VisibleText(html.parser.HTMLParser):
     notes' annotations (<p class="note">, prose the notes' author wrote), and outside <head>."""
 
     SKIP = ("math", "style", "head", "title")
+    VOID = ("meta", "link", "br", "hr", "img", "input", "col", "wbr", "mspace")
 
     def __init__(self) -> None:
         super().__init__()
-        self.stack: list[str] = []
+        self.stack: list[tuple[str, bool]] = []  # open elements, and whether their text is skipped
         self.texts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        classes = dict(attrs).get("class") or ""
-        skip = tag in self.SKIP or "source" in classes.split() or "note" in classes.split()
-        self.stack.append("skip" if skip or "skip" in self.stack else tag)
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        skipped = bool(self.stack and self.stack[-1][1])
+        self.stack.append((tag, skipped or tag in self.SKIP or "source" in classes or "note" in classes))
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        pass  # <mspace/>: no text
 
     def handle_endtag(self, tag: str) -> None:
-        if self.stack:
-            self.stack.pop()
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
 
     def handle_data(self, data: str) -> None:
-        if "skip" not in self.stack and data.strip():
+        if data.strip() and not (self.stack and self.stack[-1][1]):
             self.texts.append(data.strip())
 
 
@@ -306,8 +313,16 @@ claims:
 def _assert_no_raw_latex(page: str) -> None:
     parser = _VisibleText()
     parser.feed(page)
+    assert any("hold" in t for t in parser.texts)  # the parser sees the page's text
     raw = [t for t in parser.texts if RAW_LATEX.search(t)]
     assert raw == []
+
+
+def test_the_visible_text_parser_sees_raw_latex():
+    page = '<html><head><meta charset="utf-8"><title>x</title></head><body><p>3 hold</p>'
+    parser = _VisibleText()
+    parser.feed(page + r'<p>a \frac{1}{2} b</p><math><mi>x</mi></math><pre class="source">\alpha</pre></body></html>')
+    assert [t for t in parser.texts if RAW_LATEX.search(t)] == [r"a \frac{1}{2} b"]
 
 
 def test_no_visible_text_of_a_check_report_holds_raw_latex():

@@ -88,24 +88,59 @@ def safe_math(latex: str | None) -> str | None:
 _DOLLARS = re.compile(r"\$([^$]+)\$")
 # A word written in LaTeX: a command, a braced script, or a one-character script (C_0, y^n, x_i)
 _LATEX_WORD = re.compile(r"\\[A-Za-z]+|[\^_]\{|^[A-Za-z]{1,6}[_^][A-Za-z0-9]$|^[A-Za-z]{1,6}_[A-Za-z0-9][\^_]")
+_OPERATOR = re.compile(r"^(?:[-+=<>/*·×−]|\\(?:cdot|times|odot|pm|mp|leq|geq|neq))$")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _TRAILING = ".,;:!?'\""
 
 
 def _pieces(text: str) -> list[tuple[bool, str]]:
-    """``text`` cut into (is maths, piece): ``$…$`` spans, and words written in LaTeX."""
+    """``text`` cut into (is maths, piece): ``$…$`` spans, and runs of words written in LaTeX
+    (``e^{2 x_{1}} + 2 e^{x_{1}}``, ``\\sum_{n=1}^{K}``) with the operators and numbers between
+    them; a run ends at an ordinary word or a closing comma."""
     out: list[tuple[bool, str]] = []
     for k, part in enumerate(_DOLLARS.split(text or "")):
         if k % 2:
             out.append((True, part))
+        else:
+            out.extend(_latex_runs(part))
+    return out
+
+
+def _latex_runs(text: str) -> list[tuple[bool, str]]:
+    words = re.split(r"(\s+)", text)
+    out: list[tuple[bool, str]] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.isspace() or not word or not _LATEX_WORD.search(word):
+            out.append((False, word))
+            i += 1
             continue
-        for word in re.split(r"(\s+)", part):
-            core = word.rstrip(_TRAILING)
-            if core and not core.isspace() and _LATEX_WORD.search(core) and _balanced(core):
-                out.append((True, core))
-                if core != word:
-                    out.append((False, word[len(core) :]))
+        run = [word]  # a run of maths: extend it while it is open or the next word is maths
+        j = i + 1
+        while j + 1 < len(words) and not re.search(r"[,;:]$", run[-1]):
+            nxt = words[j + 1]
+            opened = "".join(run).count("{") > "".join(run).count("}")
+            after_operator = bool(_OPERATOR.match(run[-1]))
+            if opened or _LATEX_WORD.search(nxt) or _OPERATOR.match(nxt) or _NUMBER.match(nxt.rstrip(_TRAILING)) or (
+                after_operator and re.fullmatch(r"[A-Za-z][,.;:]?", nxt)
+            ):
+                run += [words[j], nxt]
+                j += 2
             else:
-                out.append((False, word))
+                break
+        while len(run) > 1 and (run[-1].isspace() or _OPERATOR.match(run[-1])):
+            run.pop()  # a run does not end on an operator
+        math = "".join(run)
+        core = math.rstrip(_TRAILING)
+        if core.endswith(")") and core.count(")") > core.count("("):
+            core = core[:-1]  # (write \sum_{n=1}^{K}): the closing parenthesis is the text's
+        if core and _balanced(core):
+            out.append((True, core))
+            out.append((False, math[len(core) :]))
+        else:
+            out.append((False, math))
+        i += len(run)
     return out
 
 
