@@ -325,11 +325,13 @@ def _leading_minuses(e: sp.Expr) -> int:
 
 
 def _absorb_sign(e: sp.Expr) -> sp.Expr:
-    """-σ(σ - 1) as σ(1 - σ): a leading minus taken into the one sum among the factors."""
+    """-σ(σ - 1) as σ(1 - σ): a leading minus taken into a sum among the factors."""
     if not (isinstance(e, sp.Mul) and e.could_extract_minus_sign()):
         return e
     positive = -e
     sums = [f for f in positive.args if isinstance(f, sp.Add)] if isinstance(positive, sp.Mul) else []
-    if len(sums) != 1:
+    if not sums:
         return e
-    return sp.Mul(*[(-f if f == sums[0] else f) for f in positive.args])
+    # with several sums, the one that reads better negated: (a - 1) becomes (1 - a)
+    flipped = next((f for f in sums if f.as_coeff_Add()[0].is_negative), sums[0])
+    return sp.Mul(*[(-f if f == flipped else f) for f in positive.args])
