@@ -91,6 +91,7 @@ _LATEX_WORD = re.compile(r"\\[A-Za-z]+|[\^_]\{|^[A-Za-z]{1,6}[_^][A-Za-z0-9]$|^[
 _OPERATOR = re.compile(r"^(?:[-+=<>/*·×−]|\\(?:cdot|times|odot|pm|mp|leq|geq|neq))$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _TRAILING = ".,;:!?'\""
+_SPACING = re.compile(r"(?:\\(?:q?quad|[,;:!])\s*)+")  # TeX's spaces: nothing to show as maths
 
 
 def _pieces(text: str) -> list[tuple[bool, str]]:
@@ -129,14 +130,14 @@ def _latex_runs(text: str) -> list[tuple[bool, str]]:
                 j += 2
             else:
                 break
-        while len(run) > 1 and (run[-1].isspace() or _OPERATOR.match(run[-1])):
-            run.pop()  # a run does not end on an operator
+        while len(run) > 1 and (run[-1].isspace() or _OPERATOR.match(run[-1]) or _SPACING.fullmatch(run[-1])):
+            run.pop()  # a run does not end on an operator or a space
         math = "".join(run)
         core = math.rstrip(_TRAILING)
         if core.endswith(")") and core.count(")") > core.count("("):
             core = core[:-1]  # (write \sum_{n=1}^{K}): the closing parenthesis is the text's
-        if core and _balanced(core):
-            out.append((True, core))
+        if core and _balanced(core) and not _SPACING.fullmatch(core):
+            out.append((True, core))  # (a \quad alone is a word about LaTeX, not maths to show)
             out.append((False, math[len(core) :]))
         else:
             out.append((False, math))
