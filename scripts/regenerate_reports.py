@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from derive import cli  # noqa: E402 - the checkout's derive, not an installed one
 from derive.cli.report import NOTES_FOLDER  # noqa: E402
-from derive.notes.check import check_file, summarize  # noqa: E402
-from derive.notes.claims import load_claims  # noqa: E402
+from derive.notes.check import check  # noqa: E402
 from derive.render.check_report import write_report  # noqa: E402
 
 REPORTS = ROOT / "reports"
@@ -34,10 +33,9 @@ NOTES = ROOT / "examples" / "notes"
 def check_notes() -> None:
     """Check every example note and write its HTML report under reports/notes/."""
     for path in sorted(NOTES.glob("*.yaml")):
-        claims = load_claims(path.relative_to(ROOT))  # the report names the file as the repo does
-        results = check_file(claims)
-        out = write_report(str(REPORTS / NOTES_FOLDER / f"{path.stem}.html"), claims, results)
-        counts = summarize(results)
+        results = check(path.relative_to(ROOT))  # the report names the file as the repo does
+        out = write_report(str(REPORTS / NOTES_FOLDER / f"{path.stem}.html"), results)
+        counts = results.summary
         print(f"{out.relative_to(ROOT)}: {counts['holds']} hold, {counts['fails']} fail, "
               f"{counts['undecided']} undecided", flush=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import textwrap
 
 import pytest
@@ -16,6 +17,7 @@ from derive.errors import InputError
 from derive.model.rules import sigmoid
 from derive.notes.check import check_file, latex_of
 from derive.notes.claims import load_claims, load_claims_text
+from derive.notes.notation import BinOp, PlusMinus, parse_chain, walk
 
 THREEB1B = """
 symbols: {'\\sigma': sigmoid}
@@ -275,7 +277,9 @@ def test_time_limit_makes_a_claim_undecided():
 
 
 def _args(path, **kw) -> argparse.Namespace:
-    return argparse.Namespace(file=str(path), json=kw.get("json", False), report=kw.get("report"), time_limit=30.0)
+    return argparse.Namespace(
+        file=str(path), json=kw.get("json", False), report=kw.get("report"), time_limit=30.0, progress=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -428,11 +432,23 @@ def test_a_tiny_difference_between_huge_values_is_never_holds():
     assert r.verdict == "fails"
 
 
-def test_a_claim_that_explodes_is_stopped_by_its_time_limit():
-    cf = load_claims_text(claims_file("", "9^{9^{9^{9}}} = 1", "a + b = b + a"), "t.yaml")
-    slow, fast = check_file(cf, time_limit=3)
+SLOW_CLAIM = r"\sum_{i=1}^{400} \sum_{j=1}^{400} \sum_{k=1}^{400} i j k = 0"  # 64 million terms, in Python
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["forked-worker", "this-thread"])
+def test_a_claim_that_explodes_is_stopped_by_its_time_limit(isolate):
+    cf = load_claims_text(claims_file("", SLOW_CLAIM, "a + b = b + a"), "t.yaml")
+    slow, fast = check_file(cf, time_limit=2, isolate=isolate)
     assert slow.verdict == "undecided" and "time limit" in slow.reason
+    assert slow.seconds < 2 + 10  # its limit and the grace, with room for a loaded machine
     assert fast.verdict == "holds"
+
+
+def test_a_number_too_large_to_compute_is_undecided_at_once():
+    """9^{9^{9^9}} would hold the interpreter for minutes inside one C call, where no time limit
+    of a thread can stop it: it is refused before it is computed."""
+    (r,) = check_file(load_claims_text(claims_file("", "9^{9^{9^{9}}} = 1"), "t.yaml"), isolate=False)
+    assert r.verdict == "undecided" and "too large" in r.reason and r.seconds < 5
 
 
 def test_lagrange_prime_holds_for_one_variable():
@@ -449,12 +465,12 @@ def test_parenthesized_exponent_of_e_is_a_power():
 
 
 def test_html_report_strips_active_content_from_mathml():
-    from derive.render.check_report import _mathml
+    from derive.render.report import clean_mathml
 
-    assert _mathml(r"\text{<img src=x onerror=alert(1)>} = 1") is None
-    safe = _mathml(r"a \href{javascript:alert(1)}{x} = 1")
+    assert clean_mathml(r"\text{<img src=x onerror=alert(1)>} = 1") is None
+    safe = clean_mathml(r"a \href{javascript:alert(1)}{x} = 1")
     assert safe is None or "javascript" not in safe
-    assert "<mfrac>" in _mathml(r"\frac{1}{2} = x")
+    assert "<mfrac>" in clean_mathml(r"\frac{1}{2} = x")
 
 
 def test_tex_math_allow_list():
@@ -506,7 +522,8 @@ def test_each_yaml_document_gives_its_claims_its_own_meaning(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "— relu part" in text.splitlines()
     html = out.read_text()
-    assert html.count('<h2 class="part" id="part-') == 2 and '<h3 class="fails">relu-same-formula' in html
+    assert html.count('<h2 class="part" id="part-') == 2
+    assert re.search(r'class="claim verdict-fails"[^>]*>\s*<div class="claim-head"><h3>relu-same-formula', html)
     # the parts are listed once at the top, linked to their headings; no part's title heads the page
     assert '<a href="#part-2">relu part</a>' in html and 'id="part-2">relu part</h2>' in html
     assert html.count("sigmoid part") == 2
@@ -709,3 +726,115 @@ def test_plus_minus_is_two_equations_that_must_both_hold():
     assert rule.verdict == "holds" and [s["lhs"] for s in rule.steps] == ["(u + v)'", "(u - v)'"]
     assert wrong.verdict == "fails" and wrong.steps[0]["lhs"] == "(u - v)'" and wrong.expected == "u' - v'"
     assert mixed.verdict == "holds"
+
+
+# ---- ± and := are read by the parser ----------------------------------------------------------------
+
+
+def test_plus_minus_and_assignment_are_nodes_of_the_parse():
+    chain = parse_chain(r"(u \pm v)' = u' \mp v'")
+    signs = [n.sign for side in chain.sides for n in walk(side) if isinstance(n, PlusMinus)]
+    assert signs == ["pm", "mp"] and chain.relations == ["="]
+    leading = parse_chain(r"x = \pm 2 v").sides[1]
+    assert isinstance(leading, PlusMinus) and leading.left is None
+    update = parse_chain(r"\theta_j := \theta_j - \alpha")
+    assert update.relations == [":="] and isinstance(update.sides[1], BinOp)
+    # a \pm inside a name's text is not a sign: the texts of the steps are rewritten only where
+    # the parser found one
+    r = one("symbols: {u: function, v: function}", r"u_{pm} \pm v = u_{pm} \pm v")
+    assert r.verdict == "holds" and [s["lhs"] for s in r.steps] == ["u_{pm} + v", "u_{pm} - v"]
+
+
+def test_a_definition_cannot_hold_plus_minus():
+    r = one("definitions:\n  - 'q = 1 \\pm x'", "q = 1 + x")
+    assert r.verdict == "undecided" and "±" in r.reason
+
+
+# ---- every link is checked on its own -----------------------------------------------------------------
+
+
+def test_links_after_a_failing_link_are_checked():
+    r = one(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 3(a^{(L)} - y) = 3 a^{(L)} - 3 y = 2(a^{(L)} - y)")
+    assert [s["verdict"] for s in r.steps] == ["fails", "holds", "fails"]
+    assert r.verdict == "fails" and "2" in r.expected  # the first failing link explains the claim
+    undecided_after = one(THREEB1B, r"\frac{\partial C_0}{\partial a^{(L)}} = 3(a^{(L)} - y) = q")
+    assert [s["verdict"] for s in undecided_after.steps] == ["fails", "undecided"]
+
+
+# ---- numbers fix the point, with or without a preset ----------------------------------------------------
+
+MAZUR_NUMBERS = """
+definitions:
+  - 'i_1 = 0.05'
+  - 'i_2 = 0.10'
+  - 'w_1 = 0.15'
+  - 'w_2 = 0.20'
+  - 'w_3 = 0.25'
+  - 'w_4 = 0.30'
+  - 'w_5 = 0.40'
+  - 'w_6 = 0.45'
+  - 'w_7 = 0.50'
+  - 'w_8 = 0.55'
+  - 'b_1 = 0.35'
+  - 'b_2 = 0.60'
+  - 'target_{o1} = 0.01'
+  - 'target_{o2} = 0.99'
+"""
+# The same network written out without a preset (Mazur's forward pass, squared error halved)
+MAZUR_BY_HAND = MAZUR_NUMBERS + """
+  - 'net_{h1} = w_1 i_1 + w_2 i_2 + b_1'
+  - 'net_{h2} = w_3 i_1 + w_4 i_2 + b_1'
+  - 'out_{h1} = \\frac{1}{1 + e^{-net_{h1}}}'
+  - 'out_{h2} = \\frac{1}{1 + e^{-net_{h2}}}'
+  - 'net_{o1} = w_5 out_{h1} + w_6 out_{h2} + b_2'
+  - 'net_{o2} = w_7 out_{h1} + w_8 out_{h2} + b_2'
+  - 'out_{o1} = \\frac{1}{1 + e^{-net_{o1}}}'
+  - 'out_{o2} = \\frac{1}{1 + e^{-net_{o2}}}'
+  - 'E_{total} = \\frac{1}{2}(target_{o1} - out_{o1})^2 + \\frac{1}{2}(target_{o2} - out_{o2})^2'
+"""
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["network: {notation: mazur, layers: [2, 2, 2]}\n" + MAZUR_NUMBERS, MAZUR_BY_HAND],
+    ids=["preset", "by-hand"],
+)
+def test_numbers_fix_the_point_after_differentiation(header):
+    """Mazur's worked example: every number of his post, and ∂E/∂w_5 at w_5 = 0.40 (a derivative
+    taken first, then evaluated), with the preset as without it."""
+    results = run(
+        header,
+        r"net_{h1} = w_1 i_1 + w_2 i_2 + b_1",
+        r"net_{h1} = 0.3775",
+        r"out_{h1} = 0.593269992",
+        r"E_{total} = 0.298371109",
+        r"\frac{\partial E_{total}}{\partial w_5} = 0.082167041",
+        r"\frac{\partial E_{total}}{\partial w_1} = 0.000438568",
+        r"\frac{\partial E_{total}}{\partial w_5} = 0.08216",  # 0.0821670 rounds to 0.08217
+        r"\frac{\partial E_{total}}{\partial w_5} = 0",  # a constant's derivative would be 0
+    )
+    assert [r.verdict for r in results] == ["holds"] * 6 + ["fails", "fails"]
+    assert results[-2].expected.startswith("0.08216704")  # all numbers: the expected value is one
+
+
+@pytest.mark.parametrize(
+    "header, claims",
+    [
+        (
+            "network: {notation: 3b1b, layers: [2, 2, 1]}\ndefinitions:\n  - 'w^{(1)}_{11} = 0.5'\n  - 'a^{(0)}_1 = 2'",
+            [
+                r"z^{(1)}_1 = 0.5 \cdot 2 + w^{(1)}_{12} a^{(0)}_2 + b^{(1)}_1",
+                r"z^{(1)} = w^{(1)} a^{(0)} + b^{(1)}",
+                r"\frac{\partial z^{(1)}_1}{\partial w^{(1)}_{11}} = 2",
+            ],
+        ),
+        (
+            "network: {notation: ng, layers: [2, 2, 1]}\n"
+            "definitions:\n  - 'x = \\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}'",
+            [r"z^{(2)}_1 = \Theta^{(1)}_{10} + \Theta^{(1)}_{11} + 2\Theta^{(1)}_{12}", r"a^{(1)}_2 = 2"],
+        ),
+    ],
+    ids=["3b1b", "ng"],
+)
+def test_numbers_given_to_a_presets_inputs_hold_everywhere(header, claims):
+    assert [r.verdict for r in run(header, *claims)] == ["holds"] * len(claims)

@@ -92,8 +92,9 @@ def defun(
     def _eval_rewrite_as_textbook(self: sp.Function, x: Expr, **kwargs: object) -> Expr:
         return textbook(x)
 
-    def _latex(self: sp.Function, printer: Any) -> str:
-        return latex.format(x=printer._print(self.args[0]))
+    def _latex(self: sp.Function, printer: Any, exp: str | None = None) -> str:
+        text = latex.format(x=printer._print(self.args[0]))
+        return text if exp is None else rf"\left({text}\right)^{{{exp}}}"  # a power of the function
 
     def _numpycode(self: sp.Function, printer: Any) -> str:
         if stable is not None:

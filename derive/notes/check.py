@@ -1,282 +1,183 @@
-"""Checking a claims file: prove, refute or diagnose each claim (the ``derive check`` command is in derive/cli).
+"""Checking a claims file: each claim proved, refuted or left undecided, in order, as it is decided.
 
-For every claim: parse the chain ``a = b = c``; find its free indices and their ranges; for
-each link and each index value, evaluate both sides (``derive.meaning``), compare them at random
-points and try an exact proof (``derive.proof``). A failing link gets the correct value
-(``expected``) and a diagnosis (``derive.diagnose``).
+For one claim (``check_claim``): parse its chain ``a = b = c`` (``notation``); a claim with ± is
+two readings, every ± read as + and then as −; write out its ellipses (``ellipsis``); find the
+values of its free indices (``indices``); then check every link on its own (``links``: evaluate,
+compare at random points, prove; a failing link gets its expected value and a diagnosis). An
+update ``θ := θ − α…`` gives a name a new value and is no equation.
 
-Each claim runs in a forked worker with a time limit, so a claim that explodes cannot stall the
-file; inside, every symbolic stage has its own deadline and falls back to numeric evidence.
+``iter_check`` yields the results of a file one by one, each claim under its own time limit
+(``isolation``: a forked worker when one can be forked, else the watchdog limits of this thread).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import multiprocessing
-import random
+import os
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
 
-import sympy as sp
-from sympy.core.function import AppliedUndef
+import yaml
 
-from ..exprs import as_expr
-from ..proof.prover import DIGITS, Verification, Witness, numeric_value, numeric_witness, verify
-from ..timelimit import Deadline, deadline
-from .claims import ClaimsFile, ClaimSpec
-from .diagnose import diagnose, diagnose_shape
+from ..timelimit import Deadline
+from .claims import ClaimsFile, ClaimSpec, load_claims, load_claims_text
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
-from .meaning import (
-    IMPLICIT_VARIABLE,
-    INDEX_LETTERS,
-    Env,
-    Evaluator,
-    MeaningError,
-    ShapeError,
-    UnknownName,
-    Value,
-    enumerate_assignments,
-    free_index_letters,
-    index_range,
-    is_matrix,
-    shape_text,
+from .expected import NotesNames
+from .indices import IndexProblem, claim_assignments
+from .isolation import run_limited
+from .links import Link, check_link
+from .meaning import Env, Evaluator, MeaningError, ShapeError, UnknownName
+from .notation import (
+    BinOp,
+    Call,
+    Chain,
+    Matrix,
+    Name,
+    Neg,
+    Node,
+    ParseError,
+    PlusMinus,
+    map_children,
+    parse_chain,
+    parse_condition,
+    to_latex,
     walk,
 )
-from .notation import Call, Matrix, Name, Neg, Node, Num, ParseError, parse_chain, parse_condition, to_latex
 from .printing import latex_of
+from .results import CheckResults, ClaimResult, format_terminal, summarize, to_json, undecided
+from .typeset import typeset
 
-__all__ = ["CLAIM_TIME_LIMIT", "check_claim", "check_file", "format_terminal", "latex_of", "summarize", "to_json"]
+__all__ = [
+    "CLAIM_TIME_LIMIT",
+    "CheckResults",
+    "ClaimResult",
+    "check",
+    "check_claim",
+    "check_file",
+    "format_terminal",
+    "iter_check",
+    "latex_of",
+    "summarize",
+    "to_json",
+]
 
 CLAIM_TIME_LIMIT = 20.0  # seconds for one claim, all links and index values together (a file: at most 1000)
-MAX_ASSIGNMENTS = 48
+RESERVE = 2.0  # seconds of a claim's budget kept back from its links (reading it, collecting results)
 
 
 # ----------------------------------------------------------------------------------------------
-# LaTeX of SymPy values with the notes' names
+# A file
 # ----------------------------------------------------------------------------------------------
 
 
-# ----------------------------------------------------------------------------------------------
-# Results
-# ----------------------------------------------------------------------------------------------
+def check(
+    source: str | os.PathLike[str], time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True
+) -> CheckResults:
+    """Check a claims file; ``source`` is its path or its YAML text (a string with a line break,
+    or a one-line YAML mapping that names no file). An unusable file raises ``InputError``.
+
+    Each claim has ``time_limit`` seconds. It runs in a forked worker, killed past its limit, when
+    ``isolate`` and this is the main thread of a process that may have children; anywhere else
+    (a thread, a notebook's worker thread, a ``multiprocessing.Pool`` worker) it runs in the
+    calling thread under time limits that need neither signals nor the main thread."""
+    cf = _load(source)
+    return CheckResults(cf.path, list(iter_check(cf, time_limit, isolate)), cf)
 
 
-@dataclass
-class ClaimResult:
-    id: str
-    verdict: str
-    evidence: str | None = None
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    expected: str | None = None
-    counterexample: dict[str, Any] | None = None
-    diagnosis: str | None = None
-    reason: str | None = None
-    latex: str = ""
-    note: str | None = None
-    expect: str | None = None
-    seconds: float = 0.0
-    section: str | None = None  # the title of its part, in a file of several YAML documents
-
-    def as_json(self) -> dict[str, Any]:
-        """The contract's fields, in the contract's order (and the part, in a file of several)."""
-        out = {
-            "id": self.id,
-            "verdict": self.verdict,
-            "evidence": self.evidence,
-            "steps": self.steps,
-            "expected": self.expected,
-            "counterexample": self.counterexample,
-            "diagnosis": self.diagnosis,
-            "reason": self.reason,
-        }
-        if self.section is not None:
-            out["section"] = self.section
-        return out
+def _load(source: str | os.PathLike[str]) -> ClaimsFile:
+    if not isinstance(source, str):
+        return load_claims(source)
+    if "\n" not in source and (Path(source).exists() or not _is_mapping(source)):
+        return load_claims(source)
+    return load_claims_text(source, "<string>")
 
 
-def _undecided(spec: ClaimSpec, reason: str, steps: list | None = None) -> ClaimResult:
-    return ClaimResult(
-        spec.id,
-        "undecided",
-        None,
-        steps or [],
-        reason=reason,
-        latex=spec.latex,
-        note=spec.note,
-        expect=spec.expect,
-    )
+def _is_mapping(text: str) -> bool:
+    try:
+        return isinstance(yaml.safe_load(text), dict)
+    except yaml.YAMLError:
+        return False
+
+
+def iter_check(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> Iterator[ClaimResult]:
+    """The result of each claim of ``cf``, in order, as soon as it is decided; each claim has
+    ``time_limit`` seconds (in a forked worker killed past it when ``isolate`` and forking is
+    possible here, else under the watchdog limits of this thread)."""
+    for spec in cf.claims:
+        result = run_limited(
+            lambda spec=spec: check_claim(cf, spec, time_limit),
+            lambda reason, spec=spec: undecided(spec, reason),
+            time_limit,
+            isolate,
+        )
+        result.section = cf.section_title(spec)
+        yield result
+
+
+def check_file(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> list[ClaimResult]:
+    """Check every claim of ``cf`` (see ``iter_check``)."""
+    return list(iter_check(cf, time_limit, isolate))
 
 
 # ----------------------------------------------------------------------------------------------
-# Checking one claim
+# A claim
 # ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Side:
-    node: Node
-    text: str
-
-
-def _seed(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-
-
-def _decimals_tolerance(node: Node) -> float | None:
-    """A side written as a decimal with d digits holds when the true value rounds to it."""
-    inner = node.operand if isinstance(node, Neg) else node
-    if isinstance(inner, Num) and inner.decimals > 0:
-        return 0.5 * 10 ** (-inner.decimals) * (1 + 1e-9)
-    return None
-
-
-def _layer_letters(nodes: list[Node]) -> set[str]:
-    out = set()
-    for node in nodes:
-        for n in walk(node):
-            if isinstance(n, Name):
-                for s in n.sups:
-                    for t in s:
-                        if t.kind == "WORD" and len(t.value) == 1 and t.value in INDEX_LETTERS:
-                            out.add(t.value)
-    return out
-
-
-def _index_ranges(
-    env: Env, sides: list[Node], letters: set[str], fixed: dict[str, int]
-) -> tuple[dict[str, tuple[int, int]], str | None]:
-    """The range of each subscript index from the shapes it indexes (layer letters fixed)."""
-    ev = Evaluator(env, fixed)
-    ranges: dict[str, tuple[int, int]] = {}
-    pending: list[str] = []
-    for c in sorted(letters):
-        found = [index_range(s, c, ev) for s in sides]
-        found = [r for r in found if r is not None]
-        if not found:
-            pending.append(c)
-            continue
-        lo = max(r[0] for r in found)
-        hi = min(r[1] for r in found)
-        if lo > hi:
-            return {}, f"the index {c} ranges over sizes that do not agree"
-        ranges[c] = (lo, hi)
-    for c in pending:  # \delta_{ti}: t ranges like its partner i in Kronecker's delta
-        partner = _kronecker_partner(sides, c, ev)
-        if partner is not None and partner in ranges:
-            ranges[c] = ranges[partner]
-        elif _only_in_kronecker_deltas(sides, c, ev):
-            # \delta_{ij} = 1 if i = j else 0: a statement about whole numbers, where only
-            # equal or unequal matters; three values cover both cases for each pair
-            ranges[c] = (1, 3)
-        else:
-            return {}, f"the index {c} has no range: it indexes no vector or matrix of known size"
-    return ranges, None
-
-
-def _only_in_kronecker_deltas(sides: list[Node], c: str, ev: Evaluator) -> bool:
-    """Whether the index ``c`` subscripts nothing but Kronecker deltas (conditions may compare it)."""
-    seen = False
-    for side in sides:
-        for n in walk(side):
-            if not isinstance(n, Name) or n.sub is None:
-                continue
-            atoms = ev.sub_atoms(n.sub) or []
-            if not any(len(a) == 1 and a[0].value == c for a in atoms):
-                continue
-            if n.base != "\\delta" or n.sups or ev.lookup(n)[0] is not None:
-                return False
-            seen = True
-    return seen
-
-
-def _kronecker_partner(sides: list[Node], c: str, ev: Evaluator) -> str | None:
-    for side in sides:
-        for n in walk(side):
-            if isinstance(n, Name) and n.base == "\\delta" and not n.sups and n.sub is not None:
-                atoms = ev.sub_atoms(n.sub)
-                if atoms and len(atoms) == 2 and all(len(a) == 1 for a in atoms):
-                    a, b = atoms[0][0].value, atoms[1][0].value
-                    if c == a:
-                        return b
-                    if c == b:
-                        return a
-    return None
-
-
-def _assignments(
-    env: Env, sides: list[Node], letters: set[str], layer_letters: set[str]
-) -> tuple[list[dict[str, int]], str | None]:
-    """Every value of the free indices: a free layer letter at every layer of the notes, the
-    subscript indices over the sizes they index at that layer."""
-    if layer_letters and not env.layer_values:
-        return [], f"the layer index {min(layer_letters)} has no range (no layers are numbered)"
-    layers = sorted(layer_letters)
-    if layers:
-        lo, hi = min(env.layer_values) - 1, max(env.layer_values) + 1
-        layer_assigns = enumerate_assignments(layers, {c: (lo, hi) for c in layers})
-    else:
-        layer_assigns = [{}]
-    others = letters - layer_letters
-    out: list[dict[str, int]] = []
-    problem = None
-    for la in layer_assigns:
-        ranges, problem_here = _index_ranges(env, sides, others, la)
-        if problem_here:
-            problem = problem or problem_here
-            continue
-        combos = enumerate_assignments(sorted(others), ranges, limit=4000) if others else [{}]
-        out.extend({**la, **combo} for combo in combos)
-    if not out:
-        return [], problem or "no index value applies"
-    return out, None
 
 
 def check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float = CLAIM_TIME_LIMIT) -> ClaimResult:
-    """Check one claim (in this process): the verdict with its evidence, steps and diagnosis.
+    """Check one claim in this thread: the verdict with its evidence, steps and diagnosis.
 
-    Every claim passes here: a formula too deep for Python's stack or too big for memory, wherever
-    it overflows (reading, SymPy's rewriting, evaluating, diagnosing), is ``undecided``."""
+    A formula too deep for Python's stack or too big for memory, wherever it overflows (reading,
+    SymPy's rewriting, evaluating, diagnosing), is ``undecided``."""
     start = time.monotonic()
     try:
-        return _check_claim(cf, spec, budget)
+        result = _check_claim(cf.context(spec), spec, budget)
     except RecursionError:
-        result = _undecided(spec, "the formula is too large to evaluate (nested too deeply)")
+        result = undecided(spec, "the formula is too large to evaluate (nested too deeply)")
     except MemoryError:
-        result = _undecided(spec, "the formula is too large to evaluate (out of memory)")
+        result = undecided(spec, "the formula is too large to evaluate (out of memory)")
     result.seconds = time.monotonic() - start
     return result
 
 
-_PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")
-
-
 def _check_claim(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
-    if _PLUS_MINUS.search(spec.latex):
-        return _check_both_signs(cf, spec, budget)
-    result = _check_equation(cf, spec, budget)
-    if _is_update(spec.latex) and not (
-        result.verdict == "fails" and (result.diagnosis or "").startswith("shape mismatch")
-    ):  # x := x + y is no equation, but one whose shapes cannot be added is wrong all the same
-        steps = [dict(link, verdict="undecided") for link in result.steps]
-        result = _undecided(
-            spec, "an update (:=) gives a name a new value made from its old one; not an equation", steps
-        )
+    try:
+        chain = parse_chain(spec.latex)
+    except ParseError as err:
+        return undecided(spec, f"the formula does not parse: {err}")
+    if len(chain.sides) < 2:
+        return undecided(spec, "a claim is an equation: it needs '='")
+    if any(isinstance(n, PlusMinus) for side in chain.sides for n in walk(side)):
+        result = _check_both_signs(cf, spec, chain, budget)
+    else:
+        result = _check_reading(cf, spec, chain, budget)
+    result.sides_latex, result.relations = _typeset_all(chain.sides), list(chain.relations)
     return result
 
 
-def _check_both_signs(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
+def _typeset_all(sides: list[Node]) -> list[str]:
+    """The sides printed for a report; none when a side is too deep to print."""
+    try:
+        return [typeset(side) for side in sides]
+    except RecursionError:
+        return []
+
+
+def _check_both_signs(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float) -> ClaimResult:
     """``(u \\pm v)' = u' \\pm v'`` is two equations: every ± read as + (∓ as −), then as −.
     It holds when both do; the first that fails or is undecided speaks for the claim."""
     results = []
-    for sign, opposite in (("+", "-"), ("-", "+")):
-        latex = _PLUS_MINUS.sub(lambda m, s=sign, o=opposite: s if m.group(1) == "pm" else o, spec.latex)
-        r = _check_claim(cf, dataclasses.replace(spec, latex=latex), budget / 2)
-        r.latex = spec.latex  # the steps keep the reading: (u - v)' = u' - v'
-        results.append((sign, r))
+    for sign in ("+", "-"):
+        reading = Chain(
+            [_read_signs(side, sign) for side in chain.sides],
+            [_text_with_signs(t, start, side, sign) for t, start, side in zip(chain.texts, chain.starts, chain.sides)],
+            chain.starts,
+            chain.relations,
+        )
+        results.append((sign, _check_reading(cf, spec, reading, budget / 2)))
     for verdict in ("fails", "undecided"):
         for sign, r in results:
             if r.verdict == verdict:
@@ -287,108 +188,144 @@ def _check_both_signs(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimRe
                 return r
     first, second = results[0][1], results[1][1]
     first.steps = first.steps + second.steps
+    first.steps_latex = first.steps_latex + second.steps_latex
     if second.evidence == "numeric":
         first.evidence = "numeric"
-    first.seconds += second.seconds
+    first.readings += [text for text in second.readings if text not in first.readings]
     return first
 
 
-def _check_equation(cf: ClaimsFile, spec: ClaimSpec, budget: float) -> ClaimResult:
+def _read_signs(node: Node, sign: str) -> Node:
+    """``node`` with every ± read as ``sign`` and every ∓ as the other sign."""
+
+    def read(n: Node) -> Node:
+        if not isinstance(n, PlusMinus):
+            return map_children(n, read)
+        here = sign if n.sign == "pm" else ("-" if sign == "+" else "+")
+        right = read(n.right)
+        if n.left is None:
+            return right if here == "+" else Neg(right, pos=n.pos)
+        return BinOp(here, read(n.left), right, pos=n.pos)
+
+    return read(node)
+
+
+_SIGN_COMMAND = re.compile(r"\\(?:pm|mp)(?![A-Za-z])|[±∓]")  # matched only where the parser found a ±
+
+
+def _text_with_signs(text: str, start: int, side: Node, sign: str) -> str:
+    """The source text of a side with its ± written as ``sign`` (the steps show the reading)."""
+    other = "-" if sign == "+" else "+"
+    positions = sorted((n.pos - start, n.sign) for n in walk(side) if isinstance(n, PlusMinus))
+    for offset, kind in reversed(positions):
+        m = _SIGN_COMMAND.match(text, offset)
+        if m:
+            written = sign if kind == "pm" else other
+            text = text[: m.start()] + written + text[m.end() :]
+    return text
+
+
+def _check_reading(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float) -> ClaimResult:
+    """One reading of a claim (no ± left); an update (``:=`` of a name used on its right) is no
+    equation, unless its shapes cannot even be added."""
+    result = _check_chain(cf, spec, chain, budget)
+    if _is_update(chain) and not (result.verdict == "fails" and (result.diagnosis or "").startswith("shape mismatch")):
+        steps = [dict(link, verdict="undecided") for link in result.steps]
+        steps_latex = result.steps_latex
+        result = undecided(
+            spec, "an update (:=) gives a name a new value made from its old one; not an equation", steps
+        )
+        result.steps_latex = steps_latex
+    return result
+
+
+def _is_update(chain: Chain) -> bool:
+    """``\\theta_j := \\theta_j - \\alpha ...``: the name assigned appears on the right."""
+    if chain.relations != [":="] or not isinstance(chain.sides[0], Name):
+        return False
+    target = to_latex(chain.sides[0])
+    return any(isinstance(n, Name) and to_latex(n) == target for n in walk(chain.sides[1]))
+
+
+def _seed(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _check_chain(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, budget: float) -> ClaimResult:
+    """Every link of ``chain`` checked on its own, at every value of the claim's free indices."""
+    texts = chain.texts
+    steps = [{"lhs": texts[k], "rhs": texts[k + 1], "verdict": "undecided"} for k in range(len(texts) - 1)]
+    printed = _typeset_all(chain.sides)
+    result = _check_links(cf, spec, chain, steps, budget)
+    if result.steps is steps and printed:
+        result.steps_latex = list(zip(printed, printed[1:]))
+    return result
+
+
+def _check_links(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, steps: list[dict], budget: float) -> ClaimResult:
     start = time.monotonic()
-    cf = cf.context(spec)  # the YAML document that gives the claim's symbols their meaning
     env = cf.env
+    sides = list(chain.sides)
     try:
-        chain = parse_chain(spec.latex)
-    except ParseError as err:
-        return _undecided(spec, f"the formula does not parse: {err}")
-    except RecursionError:
-        return _undecided(spec, "the formula is nested too deeply to read")
-    steps = [
-        {"lhs": chain.texts[k], "rhs": chain.texts[k + 1], "verdict": "undecided"} for k in range(len(chain.sides) - 1)
-    ]
-    if len(chain.sides) < 2:
-        return _undecided(spec, "a claim is an equation: it needs '='")
-    try:
-        hidden = _expand_ellipses(env, chain.sides)
+        hidden = _expand_ellipses(env, sides)
     except ShapeError as err:  # more rows written around the dots than the other side has
         return _shape_failure(spec, steps, err)
     except MeaningError as err:
-        return _undecided(spec, str(err), steps)
-    except RecursionError:
-        return _undecided(spec, "the formula is nested too deeply to read")
+        return undecided(spec, str(err), steps)
     conditions = []
     if spec.when:
         try:
             conditions = parse_condition(spec.when)
         except ParseError as err:
-            return _undecided(spec, f"when: does not parse: {err}", steps)
-    ev0 = Evaluator(env)
-    letters: set[str] = set()
-    for side in chain.sides:
-        letters |= free_index_letters(side, ev0)
-    for cond in conditions:
-        for part in (cond.left, cond.right):
-            if part is not None:
-                letters |= {
-                    n.base
-                    for n in walk(part)
-                    if isinstance(n, Name) and n.base in INDEX_LETTERS and ev0.int_value(n.base) is None
-                }
-    layer_letters = _layer_letters(chain.sides) & letters
-    assignments, problem = _assignments(env, chain.sides, letters, layer_letters) if letters else ([{}], None)
-    if problem:
-        if env.strict:
-            return _undecided(spec, problem, steps)
-        assignments = [{}]  # no shapes at all: x_i is just a name
-    if conditions:
-        kept = []
-        for a in assignments:
-            ev = Evaluator(env, a)
-            try:
-                if all(bool(ev.condition(c)) for c in conditions):
-                    kept.append(a)
-            except (MeaningError, TypeError):
-                return _undecided(spec, "when: cannot be evaluated for the claim's indices", steps)
-        assignments = kept
-    if len(assignments) > MAX_ASSIGNMENTS:
-        step = len(assignments) / MAX_ASSIGNMENTS
-        assignments = [assignments[int(k * step)] for k in range(MAX_ASSIGNMENTS)]
-    result = ClaimResult(spec.id, "holds", "symbolic", steps, latex=spec.latex, note=spec.note, expect=spec.expect)
-    sides, variable = _apply_bare_functions(env, chain.sides)
-    chain.sides[:] = sides
-    free_names = _claim_variables(env, chain.sides, assignments[0] if assignments else {}) | variable
+            return undecided(spec, f"when: does not parse: {err}", steps)
+    try:
+        assignments, layer_letters = claim_assignments(env, sides, conditions)
+    except IndexProblem as err:
+        return undecided(spec, str(err), steps)
+    sides, variable = _apply_bare_functions(env, sides)
+    free_names = _claim_variables(env, sides, assignments[0] if assignments else {}) | variable
     seed = _seed(spec.id + spec.latex)
-    per_link_time = max(budget - 2.0, 1.0) / max(1, len(steps))
-    first_reason = None
+    names = NotesNames(cf.aliases, spec.latex)
+    links: list[Link] = []
     for k, step in enumerate(steps):
-        link_start = time.monotonic()
-        lhs, rhs = chain.sides[k], chain.sides[k + 1]
-        outcome = _check_link(
-            cf, spec, lhs, rhs, assignments, layer_letters, seed + k, per_link_time, result, free_names
+        remaining = budget - (time.monotonic() - start)
+        per_link = max(remaining - RESERVE, 1.0) / (len(steps) - k)
+        link = check_link(
+            env, cf, sides[k], sides[k + 1], assignments, layer_letters, seed + k, per_link, free_names, names
         )
-        if outcome == "holds" and (hidden.get(k) or hidden.get(k + 1)):
-            outcome = "undecided"  # only the written entries were compared
-            gaps = hidden.get(k) or hidden.get(k + 1) or []
+        gaps = hidden.get(k) or hidden.get(k + 1)
+        if link.verdict == "holds" and gaps:  # only the written entries were compared
             listed = ", ".join(f"({r + 1}, {c + 1})" for r, c in gaps[:6]) + (", …" if len(gaps) > 6 else "")
-            result.reason = (
-                f"the written entries agree, but entries {listed} behind the ellipses follow no pattern"
-                " of their neighbours, so they were not compared"
+            link = Link(
+                "undecided",
+                reason=f"the written entries agree, but entries {listed} behind the ellipses follow no pattern"
+                " of their neighbours, so they were not compared",
+                readings=link.readings,
             )
-        step["verdict"] = outcome
-        if outcome == "fails":
-            result.verdict = "fails"
-            break  # the first wrong step is reported; later steps follow from a wrong premise
-        if outcome == "undecided":
-            if result.verdict == "holds":
-                result.verdict = "undecided"
-            first_reason = first_reason or result.reason
-        _ = link_start
-    if result.verdict == "undecided":
-        result.evidence = None
-        result.reason = first_reason or result.reason
-    if result.verdict != "undecided":
-        result.reason = None
-    result.seconds = time.monotonic() - start
+        step["verdict"] = link.verdict
+        links.append(link)
+    return _claim_result(spec, steps, links)
+
+
+def _claim_result(spec: ClaimSpec, steps: list[dict], links: list[Link]) -> ClaimResult:
+    """The claim's verdict from its links: fails when any fails (the first failing link explains
+    it), else undecided when any is (the first one's reason), else holds."""
+    result = ClaimResult(spec.id, "holds", None, steps, latex=spec.latex, note=spec.note, expect=spec.expect)
+    for link in links:
+        result.readings += [text for text in link.readings if text not in result.readings]
+    failing = [link for link in links if link.verdict == "fails"]
+    open_ = [link for link in links if link.verdict == "undecided"]
+    if failing:
+        first = failing[0]
+        result.verdict = "fails"
+        result.evidence = first.evidence
+        result.expected, result.counterexample, result.diagnosis = first.expected, first.counterexample, first.diagnosis
+        result.point_latex = first.point_latex
+    elif open_:
+        result.verdict = "undecided"
+        result.reason = open_[0].reason
+    else:
+        result.evidence = "numeric" if any(link.evidence == "numeric" for link in links) else "symbolic"
     return result
 
 
@@ -400,18 +337,9 @@ def _shape_failure(spec: ClaimSpec, steps: list[dict], err: ShapeError) -> Claim
     return failed
 
 
-def _is_update(latex: str) -> bool:
-    """``\\theta_j := \\theta_j - \\alpha ...``: the name assigned appears on the right."""
-    if ":=" not in latex.replace(" ", ""):
-        return False
-    try:
-        sides = parse_chain(latex).sides
-    except (ParseError, RecursionError):
-        return False
-    if len(sides) != 2 or not isinstance(sides[0], Name):
-        return False
-    target = to_latex(sides[0])
-    return any(isinstance(n, Name) and to_latex(n) == target for n in walk(sides[1]))
+# ----------------------------------------------------------------------------------------------
+# Reading the sides
+# ----------------------------------------------------------------------------------------------
 
 
 def _expand_ellipses(env: Env, sides: list[Node]) -> dict[int, list[tuple[int, int]]]:
@@ -446,219 +374,8 @@ def _expand_ellipses(env: Env, sides: list[Node]) -> dict[int, list[tuple[int, i
     return hidden
 
 
-def _evaluate(ev: Evaluator, node: Node) -> Value:
-    return ev.eval(node)
-
-
-def _check_link(
-    cf: ClaimsFile,
-    spec: ClaimSpec,
-    lhs: Node,
-    rhs: Node,
-    assignments: list[dict[str, int]],
-    layer_letters: set[str],
-    seed: int,
-    budget: float,
-    result: ClaimResult,
-    free_names: frozenset[str] = frozenset(),
-) -> str:
-    """One link ``lhs = rhs`` over every index assignment: holds, fails or undecided (and fills
-    ``result`` with the evidence, counterexample, expected value and diagnosis)."""
-
-    env = cf.env
-    start = time.monotonic()
-    tol = _decimals_tolerance(rhs) or _decimals_tolerance(lhs)
-    evidence = "symbolic"
-    applicable = 0
-    for a in assignments:
-        if time.monotonic() - start > budget:
-            result.reason = "time limit reached before every index value was checked"
-            return "undecided"
-        ev_l = Evaluator(env, a)
-        ev_r = Evaluator(env, a)
-        try:
-            L = _evaluate(ev_l, lhs)
-            R = _evaluate(ev_r, rhs)
-        except ShapeError as err:
-            result.diagnosis = diagnose_shape(env, cf, lhs, rhs, a, str(err), seed, _left(budget, start), assignments)
-            result.evidence = "symbolic"
-            result.counterexample = None
-            _fill_expected(env, lhs, a, result)
-            return "fails"
-        except UnknownName as err:
-            if layer_letters and any(c in a for c in layer_letters):
-                continue  # this layer does not have all the symbols: not checked there
-            result.reason = str(err)
-            return "undecided"
-        except MeaningError as err:
-            if layer_letters and any(c in a for c in layer_letters):
-                continue
-            result.reason = str(err)
-            return "undecided"
-        except (RecursionError, MemoryError):
-            result.reason = "the formula is too large to evaluate"
-            return "undecided"
-        except Deadline:
-            result.reason = "time limit reached while evaluating"
-            return "undecided"
-        if env.strict:
-            bad = _unexplained_names(ev_l, ev_r, free_names)
-            if bad and layer_letters and any(c in a for c in layer_letters):
-                continue  # this layer does not have all the symbols: not checked there
-            if bad:
-                result.reason = f"{bad} has no meaning here (not defined, declared, or used in the definitions)"
-                return "undecided"
-        applicable += 1
-        if is_matrix(L) != is_matrix(R) or (is_matrix(L) and L.shape != R.shape):  # type: ignore[union-attr]
-            problem = f"the left side is {shape_text(L)}, the right side is {shape_text(R)}"
-            result.diagnosis = diagnose_shape(env, cf, lhs, rhs, a, problem, seed, _left(budget, start), assignments)
-            result.evidence = "symbolic"
-            result.expected = _expected(env, L)
-            return "fails"
-        Lf, Rf = env.expand(L), env.expand(R)
-        exact_l, exact_r = Lf, Rf  # what is proved; generic functions stay generic there
-        instances = _function_instances(Lf, Rf, seed)
-        if instances:  # random smooth functions stand in for u, v at the random points
-            Lf, Rf = _instantiate(Lf, instances), _instantiate(Rf, instances)
-        remaining = budget - (time.monotonic() - start)
-        proof_budget = max(min(remaining / max(1, len(assignments)), 8.0), 0.5)
-        try:
-            with deadline(max(remaining, 0.5)):
-                out = _compare(exact_l, exact_r, Lf, Rf, seed, tol, proof_budget)
-        except Deadline:
-            result.reason = "time limit reached while evaluating at random points"
-            return "undecided"
-        if out.verdict == "undecided":
-            result.reason = out.evidence
-            return "undecided"
-        if out.verdict == "fails":
-            result.evidence = _failure_evidence(Lf, Rf, out, budget - (time.monotonic() - start))
-            result.counterexample = _counterexample(Lf, out, a)
-            for f, body in instances.items():
-                result.counterexample["point"][f"{f}(x)"] = sp.sstr(body(IMPLICIT_VARIABLE))
-            result.expected = _expected(env, L)
-            diag_budget = max(min(budget - (time.monotonic() - start), 8.0), 1.0)
-            try:
-                result.diagnosis = diagnose(env, cf, lhs, rhs, a, L, R, Lf, Rf, seed, diag_budget, assignments)
-            except Deadline:
-                result.diagnosis = None
-            return "fails"
-        if out.verdict == "numeric":
-            evidence = "numeric"
-    if applicable == 0:
-        result.reason = "no index value has all of the claim's symbols"
-        return "undecided"
-    if evidence == "numeric" or result.evidence == "numeric":
-        result.evidence = "numeric"
-    return "holds"
-
-
-def _left(budget: float, start: float) -> float:
-    """Seconds for a diagnosis: what the link has left, between 1 and 8."""
-    return max(min(budget - (time.monotonic() - start), 8.0), 1.0)
-
-
-def _function_instances(L: Value, R: Value, seed: int) -> dict[sp.FunctionClass, sp.Lambda]:
-    """For each arbitrary function (``symbols: {u: function}``) of the two sides, a random smooth
-    positive function with rational coefficients: exp(a + b t + c t^2) + (d t + e)^2. An identity
-    of all functions holds for these; a false one fails for them at almost every draw."""
-    classes = sorted({f.func for x in _side_entries(L, R) for f in as_expr(x).atoms(AppliedUndef)}, key=str)
-    rng = random.Random(seed)
-    t = sp.Dummy("t", real=True)
-    out = {}
-    for f in classes:
-        a, b, c, d, e = (sp.Rational(rng.randint(-9, 9), 10) for _ in range(5))
-        out[f] = sp.Lambda(t, sp.exp(a + b * t + c * t**2) + (d * t + e) ** 2)
-    return out
-
-
-def _instantiate(v: Value, instances: dict[sp.FunctionClass, sp.Lambda]) -> Value:
-    def by_symbols(d: sp.Derivative) -> sp.Expr:
-        # d/dg(x) f(g(x)) -> f'(s) at s = g(x), so that g can be replaced inside
-        out = d.expr
-        for var, count in d.variable_count:
-            if isinstance(var, sp.Symbol):
-                out = sp.Derivative(out, (var, count))
-            else:
-                s = sp.Dummy("s", real=True)
-                out = sp.Subs(sp.Derivative(out.xreplace({var: s}), (s, count)), s, var)
-        return out
-
-    def one(x: sp.Expr) -> sp.Expr:
-        x = x.replace(lambda e: isinstance(e, sp.Derivative), by_symbols)
-        for f, body in instances.items():
-            x = x.replace(f, body)
-        return x.doit()
-
-    return v.applyfunc(one) if is_matrix(v) else one(v)  # type: ignore[union-attr]
-
-
-def _side_entries(L: Value, R: Value) -> list[sp.Expr]:
-    """The entries of both sides (one each for scalars)."""
-    return (list(L) if is_matrix(L) else [L]) + (list(R) if is_matrix(R) else [R])  # type: ignore[arg-type]
-
-
-def _has_symbols(L: Value, R: Value) -> bool:
-    return any(as_expr(x).free_symbols for x in _side_entries(L, R))
-
-
-def _pairs(L: Value, R: Value) -> list[tuple[sp.Expr, sp.Expr]]:
-    return list(zip(L, R, strict=False)) if is_matrix(L) else [(L, R)]  # type: ignore[arg-type]
-
-
-def _compare(
-    exact_l: Value, exact_r: Value, L: Value, R: Value, seed: int, tol: float | None, proof_budget: float
-) -> Verification:
-    """The one prover on a link: ``L``, ``R`` at random points (arbitrary functions replaced by
-    random smooth ones), then ``exact_l = exact_r`` proved for every function. Exact numbers
-    agreeing at 50 digits, and decimals agreeing to their rounding, need no proof."""
-    if tol is not None or not _has_symbols(L, R):
-        witness = numeric_witness(_pairs(L, R), 1, seed, abs_tol=tol, exact_difference=tol is None)
-        if not witness.agree:
-            return Verification("fails", "counterexample", 0.0, witness)
-        return Verification("proved", "exact numbers", 0.0, witness)
-    return verify(
-        _pairs(exact_l, exact_r), _pairs(L, R), timeout=proof_budget, points=8, seed=seed,
-        exact_difference=True, min_points=3,
-    )
-
-
-def _entry(L: Value, witness: Witness) -> tuple[int, int] | None:
-    """The (row, column) of the differing entry of a matrix side, 1-based."""
-    if not is_matrix(L) or witness.entry is None:
-        return None
-    cols = L.shape[1]  # type: ignore[union-attr]
-    return witness.entry // cols + 1, witness.entry % cols + 1
-
-
-def _failure_evidence(L: Value, R: Value, out: Verification, budget: float) -> str:
-    """A counterexample at 50 digits is the evidence; "symbolic" when the exact values differ."""
-    witness = out.witness
-    if not _has_symbols(L, R) or witness is None or witness.counterexample is None:
-        return "symbolic" if not _has_symbols(L, R) else "numeric"
-    # The difference again at the point (exact rational inputs) with 100 digits: certain, not an
-    # artefact of rounding.
-    a, b = _pairs(L, R)[witness.entry or 0]
-    try:
-        with deadline(max(min(budget, 3.0), 0.2)):
-            d = numeric_value(as_expr(a) - as_expr(b), witness.counterexample, digits=2 * DIGITS)
-    except Deadline:
-        return "numeric"
-    return "symbolic" if d is not None and abs(d) > sp.Float("1e-60") else "numeric"
-
-
-def _unexplained_names(ev_l: Evaluator, ev_r: Evaluator, free: frozenset[str] = frozenset()) -> str | None:
-    """In a file that defines its names, a name nobody defined is allowed only as a free
-    variable of the claim: the variable of a derivative, or a name on two sides of the chain."""
-    left, right = set(ev_l.unknown), set(ev_r.unknown)
-    deriv = ev_l.derivative_vars | ev_r.derivative_vars
-    for key in sorted((left | right) - (left & right) - deriv - free):
-        return key
-    return None
-
-
 def _apply_bare_functions(env: Env, sides: list[Node]) -> tuple[list[Node], frozenset[str]]:
-    """``g = \frac{1}{1+e^{-z}}``: a function written bare, equated to a formula in one variable,
+    """``g = \\frac{1}{1+e^{-z}}``: a function written bare, equated to a formula in one variable,
     means the function at that variable, g(z). Other sides are returned unchanged."""
     ev0 = Evaluator(env)
     bare = [k for k, side in enumerate(sides) if ev0.is_function_name(side) and not side.primes]
@@ -695,211 +412,3 @@ def _claim_variables(env: Env, sides: list[Node], assignment: dict[str, int]) ->
             seen[key] = seen.get(key, 0) + 1
         deriv |= ev.derivative_vars
     return frozenset(k for k, n in seen.items() if n >= 2) | frozenset(deriv)
-
-
-def _counterexample(L: Value, out: Verification, assignment: dict[str, int]) -> dict[str, Any]:
-    witness = out.witness
-    assert witness is not None and witness.counterexample is not None
-    point: dict[str, Any] = {c: v for c, v in sorted(assignment.items())}
-    for sym, val in sorted(witness.counterexample.items(), key=lambda kv: kv[0].name)[:40]:
-        point[sym.name] = round(float(val), 6)
-    entry = _entry(L, witness)
-    if entry is not None:
-        point["entry"] = f"({entry[0]}, {entry[1]})"
-    return {"point": point, "lhs": _short(witness.lhs_value), "rhs": _short(witness.rhs_value)}
-
-
-def _short(x: float | None) -> float | None:
-    if x is None:
-        return None
-    return float(f"{x:.12g}")
-
-
-def _fill_expected(env: Env, lhs: Node, a: dict[str, int], result: ClaimResult) -> None:
-    try:
-        L = Evaluator(env, a).eval(lhs)
-        result.expected = _expected(env, L)
-    except (MeaningError, RecursionError, Deadline):
-        result.expected = None
-
-
-def _expected(env: Env, L: Value, budget: float = 3.0) -> str | None:
-    """The true value of the left side, simplified and written with the notes' names."""
-    try:
-        full = env.expand(L)
-        with deadline(budget):
-            if is_matrix(full):
-                nice = full.applyfunc(lambda e: _nicest(env, e))  # type: ignore[union-attr]
-            else:
-                nice = _nicest(env, full)
-        return latex_of(nice)
-    except Deadline:
-        return latex_of(env.fold(env.expand(L)) if not is_matrix(L) else env.expand(L))
-    except (RecursionError, ValueError, TypeError):
-        return None
-
-
-def _lagrange(e: sp.Expr) -> sp.Expr:
-    """Arbitrary functions of the implicit x as the rules write them: u(x) -> u, u'(x) -> u'."""
-    x = IMPLICIT_VARIABLE
-    primes = {
-        d: sp.Symbol(f"{d.expr.func}" + "'" * d.derivative_count, real=True)
-        for d in e.atoms(sp.Derivative)
-        if isinstance(d.expr, AppliedUndef) and d.expr.args == (x,) and set(d.variables) == {x}
-    }
-    outer = {  # d/dg(x) f(g(x)) -> f'(g(x))
-        d: sp.Function(f"{d.expr.func}" + "'" * d.derivative_count)(d.expr.args[0])
-        for d in e.atoms(sp.Derivative)
-        if d not in primes
-        and isinstance(d.expr, AppliedUndef)
-        and len(d.expr.args) == 1
-        and set(d.variables) == {d.expr.args[0]}
-    }
-    plain = {f: sp.Symbol(str(f.func), real=True) for f in e.atoms(AppliedUndef) if f.args == (x,)}
-    if not (primes or outer or plain):
-        return e
-    return e.xreplace(primes).xreplace(outer).xreplace(plain)
-
-
-def _nicest(env: Env, e: sp.Expr) -> sp.Expr:
-    folded = [_lagrange(env.fold(as_expr(e))), _lagrange(env.fold(as_expr(e), algebraic=True))]
-    factored = []
-    for f in folded:
-        try:
-            factored.append(sp.factor(f))
-        except (sp.PolynomialError, ValueError, TypeError):
-            pass
-    candidates = folded + [_absorb_sign(f) for f in factored] + factored
-    return min(candidates, key=lambda c: (sp.count_ops(c), _leading_minuses(c)))
-
-
-def _leading_minuses(e: sp.Expr) -> int:
-    """How many sums start with a minus when printed: on a tie of size σ_1(1 - σ_1) reads better
-    than -σ_1² + σ_1, and 2a(1 - a)(a - y) better than 2a(-a + y)(a - 1)."""
-    text = sp.latex(e)
-    return text.count(r"\left(- ") + text.startswith("-")
-
-
-def _absorb_sign(e: sp.Expr) -> sp.Expr:
-    """-σ(σ - 1) as σ(1 - σ): a leading minus taken into the one sum among the factors."""
-    if not (isinstance(e, sp.Mul) and e.could_extract_minus_sign()):
-        return e
-    positive = -e
-    sums = [f for f in positive.args if isinstance(f, sp.Add)] if isinstance(positive, sp.Mul) else []
-    if len(sums) != 1:
-        return e
-    return sp.Mul(*[(-f if f == sums[0] else f) for f in positive.args])
-
-
-# ----------------------------------------------------------------------------------------------
-# Checking a file: one forked worker per claim, with a time limit
-# ----------------------------------------------------------------------------------------------
-
-
-def _worker(cf: ClaimsFile, spec: ClaimSpec, budget: float, conn: Any) -> None:
-    try:
-        res = check_claim(cf, spec, budget)
-        conn.send(res)
-    except BaseException as err:  # noqa: BLE001 - the parent turns any failure into "undecided"
-        try:
-            conn.send(_undecided(spec, f"internal error while checking: {type(err).__name__}: {err}"))
-        except Exception:  # noqa: BLE001
-            pass
-    finally:
-        conn.close()
-
-
-def check_file(cf: ClaimsFile, time_limit: float = CLAIM_TIME_LIMIT, isolate: bool = True) -> list[ClaimResult]:
-    """Check every claim of ``cf``; each has ``time_limit`` seconds (a worker is killed past it)."""
-    results = []
-    for spec in cf.claims:
-        result = _run_one(cf, spec, time_limit, isolate)
-        result.section = cf.section_title(spec)
-        results.append(result)
-    return results
-
-
-def _run_one(cf: ClaimsFile, spec: ClaimSpec, time_limit: float, isolate: bool) -> ClaimResult:
-    start = time.monotonic()
-    if not isolate or "fork" not in multiprocessing.get_all_start_methods():
-        try:
-            res = check_claim(cf, spec, time_limit)
-        except Exception as err:  # noqa: BLE001
-            res = _undecided(spec, f"internal error while checking: {type(err).__name__}: {err}")
-        return res
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(cf, spec, time_limit, send), daemon=True)
-    proc.start()
-    send.close()
-    res: ClaimResult | None = None
-    try:
-        if recv.poll(time_limit + 1.0):
-            try:
-                res = recv.recv()
-            except (EOFError, OSError):
-                res = None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        recv.close()
-    if res is None:
-        if time.monotonic() - start >= time_limit:
-            res = _undecided(spec, f"time limit of {time_limit:g} s reached: no proof or counterexample in time")
-        else:
-            res = _undecided(spec, "the check stopped unexpectedly (out of memory?)")
-    res.seconds = time.monotonic() - start
-    return res
-
-
-def summarize(results: list[ClaimResult]) -> dict[str, int]:
-    counts = {"holds": 0, "fails": 0, "undecided": 0}
-    for r in results:
-        counts[r.verdict] += 1
-    return counts
-
-
-def to_json(path: str, results: list[ClaimResult]) -> dict[str, Any]:
-    return {"file": path, "claims": [r.as_json() for r in results], "summary": summarize(results)}
-
-
-# ----------------------------------------------------------------------------------------------
-# Output
-# ----------------------------------------------------------------------------------------------
-
-_COLOURS = {"holds": "\033[32m", "fails": "\033[31m", "undecided": "\033[33m"}
-_MARKS = {"holds": "✓", "fails": "✗", "undecided": "?"}
-
-
-def format_terminal(path: str, results: list[ClaimResult], colour: bool) -> str:
-    """One line per claim, then a summary line; colour only when asked (stdout is a tty)."""
-    lines = []
-    width = max([len(r.id) for r in results] + [4])
-    section = None
-    for r in results:
-        if r.section is not None and r.section != section:
-            section = r.section
-            lines.append(f"— {section}")
-        verdict = f"{r.verdict:<9}"
-        if colour:
-            verdict = f"{_COLOURS[r.verdict]}{verdict}\033[0m"
-        detail = ""
-        if r.verdict == "holds":
-            detail = f"({r.evidence})"
-        elif r.verdict == "fails":
-            parts = []
-            failing = [s for s in r.steps if s["verdict"] == "fails"]
-            if len(r.steps) > 1 and failing:
-                parts.append(f"step {r.steps.index(failing[0]) + 1} of {len(r.steps)}")
-            if r.diagnosis:
-                parts.append(r.diagnosis)
-            if r.expected:
-                parts.append(f"expected {r.expected}")
-            detail = "; ".join(parts)
-        else:
-            detail = r.reason or ""
-        lines.append(f"{_MARKS[r.verdict]} {verdict} {r.id:<{width}}  {detail}".rstrip())
-    counts = summarize(results)
-    lines.append(f"{path}: {counts['holds']} hold, {counts['fails']} fail, {counts['undecided']} undecided")
-    return "\n".join(lines)

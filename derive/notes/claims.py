@@ -36,7 +36,7 @@ from .meaning import (
 from .notation import Call, Name, Node, ParseError, Pow, parse_chain, parse_expression
 from .presets import PRESETS, NetworkSpec, PresetError, build_preset
 
-__all__ = ["ClaimSpec", "ClaimsFile", "MAX_SIZE", "load_claims", "load_claims_text"]
+__all__ = ["ClaimSpec", "ClaimsFile", "MAX_BYTES", "MAX_SIZE", "load_claims", "load_claims_bytes", "load_claims_text"]
 
 TOP_KEYS = ("title", "symbols", "sizes", "network", "definitions", "claims")
 CLAIM_KEYS = ("id", "latex", "note", "when", "expect", "why")
@@ -81,6 +81,7 @@ class ClaimsFile:
     raw_symbols: dict[str, str] = field(default_factory=dict)
     m: int = 1
     sections: list[ClaimsFile] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # declared in symbols: (alias key -> target key)
 
     def context(self, spec: ClaimSpec) -> ClaimsFile:
         """The document whose symbols and definitions give ``spec`` its meaning."""
@@ -103,6 +104,12 @@ def load_claims(path: str | os.PathLike[str]) -> ClaimsFile:
         data = p.read_bytes()
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", file=name) from None
+    return load_claims_bytes(data, name)
+
+
+def load_claims_bytes(data: bytes, name: str = "<claims>") -> ClaimsFile:
+    """Validate a claims file given as bytes (standard input, a download); ``name`` is used in
+    messages: too large, binary or not UTF-8 are one-line ``InputError``s like any other."""
     if len(data) > MAX_BYTES:
         raise InputError(f"too large for a claims file ({len(data)} bytes)", file=name)
     if b"\x00" in data:
@@ -174,6 +181,7 @@ class _Loader:
     def __init__(self, name: str) -> None:
         self.name = name
         self.seen_ids: dict[str, int] = {}  # claim id -> line, across every document of the file
+        self.aliases: dict[str, str] = {}  # the aliases the document being loaded declares
 
     def fail(self, problem: str, node: yaml.Node | None) -> InputError:
         return InputError(problem, file=self.name, line=_line(node) if node is not None else None)
@@ -202,6 +210,7 @@ class _Loader:
         if "claims" not in sections:
             raise self.fail("no 'claims:' list: nothing to check", root)
         env = Env()
+        self.aliases = {}
         title = None
         if "title" in sections:
             title = self.scalar(sections["title"][1], "title")
@@ -226,7 +235,7 @@ class _Loader:
         definitions = self.load_definitions(sections.get("definitions"), env)
         env.strict = bool(definitions) or spec is not None
         claims = self.load_claim_list(sections["claims"][1], section)
-        return ClaimsFile(self.name, title, env, claims, definitions, spec, raw_symbols, m)
+        return ClaimsFile(self.name, title, env, claims, definitions, spec, raw_symbols, m, aliases=self.aliases)
 
     # ---- sizes, symbols, network --------------------------------------------------------------
 
@@ -342,6 +351,7 @@ class _Loader:
                     if rest == "sub":  # an entry of a matrix: the alias keeps the entry's subscript
                         tkey = make_key(ev.name_base(target), ev.sup_texts(target), ev.sub_key(target.sub))
                     env.aliases[key] = tkey
+                    self.aliases[key] = tkey
                 else:
                     raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name", k)
 
@@ -531,6 +541,8 @@ def define(env: Env, text: str, fail, indices: dict[str, int] | None = None) -> 
     if indices is None:
         for bound in env.example_bindings(key):
             define(env, text, fail, bound)
+    if not index_letters and not params:
+        key = _input_entry_key(ev, lhs) or key
     try:
         ev2 = Evaluator(env, indices)
         if index_letters:
@@ -550,6 +562,21 @@ def define(env: Env, text: str, fail, indices: dict[str, int] | None = None) -> 
         env.define(key, value, row0=old.row0, col0=old.col0, params=params, param_values=param_values)
     else:
         env.define(key, value, params=params, param_values=param_values)
+
+
+def _input_entry_key(ev: Evaluator, lhs: Node) -> str | None:
+    """``w^{(1)}_{11} = 0.5`` gives an entry of an input matrix a value: the entry's own symbol
+    name (``w^{(1)}_{1,1}``), so that the definition takes the entry's place everywhere."""
+    if not isinstance(lhs, Name) or lhs.sub is None:
+        return None
+    entry, _key, rest = ev.lookup(lhs)
+    if entry is None or entry.defined or rest != "sub":
+        return None
+    try:
+        symbol = ev.eval(lhs)
+    except MeaningError:
+        return None
+    return symbol.name if type(symbol) is sp.Symbol else None
 
 
 def _register_unknown(env: Env, ev: Evaluator) -> None:

@@ -44,6 +44,7 @@ from .notation import (
     Norm,
     Num,
     ParseError,
+    PlusMinus,
     Pow,
     Prime,
     Script,
@@ -272,15 +273,58 @@ class Env:
         else:
             ph = DefSymbol(key, real=True)
             pairs = [(ph, value)]
-        for p, v in pairs:
-            self.order.append(p)
-            self.definition[p] = v
-            self.full[p] = as_expr(v).xreplace(self.full)
+        if not self._rebind(key, ph, pairs):
+            for p, v in pairs:
+                self.order.append(p)
+                self.definition[p] = v
+                self.full[p] = as_expr(v).xreplace(self.full)
         self._partial_cache.clear()
         entry = Entry(key, ph, defined=True, row0=row0, col0=col0, zero=zero, params=params, param_values=param_values)
         self.entries[key] = entry
         self._note_layers(key)
         return entry
+
+    def _rebind(self, key: str, ph: Value, pairs: list[tuple[DefSymbol, Value]]) -> bool:
+        """An input that a later definition gives a value (a preset's ``i_1``, then ``i_1 = 0.05``):
+        the earlier definitions now use the new name, so the value holds everywhere, and a
+        derivative by the name is still taken first and evaluated at the value after. False (and
+        nothing changed) when ``key`` names no input, or when the value uses a name defined after
+        the input's first use (the definitions would go round in a circle)."""
+        old = self.entries.get(key)
+        if old is not None and not old.defined and old.function is None:
+            olds = list(old.value) if is_matrix(old.value) else [old.value]  # type: ignore[arg-type]
+            news = list(ph) if is_matrix(ph) else [ph]  # type: ignore[arg-type]
+            swap = {o: n for o, n in zip(olds, news) if type(o) is sp.Symbol} if len(olds) == len(news) else {}
+        else:  # an entry of an input matrix, w^{(1)}_{1,1} of the 3b1b preset
+            swap = {
+                s: ph
+                for e in self.entries.values()
+                if not e.defined and is_matrix(e.value) and not is_matrix(ph)
+                for s in e.value  # type: ignore[union-attr]
+                if type(s) is sp.Symbol and s.name == key
+            }
+        if not swap:
+            return False
+        users = [k for k, p in enumerate(self.order) if as_expr(self.definition[p]).has(*swap)]
+        first_use = users[0] if users else len(self.order)
+        needs = {s for _p, v in pairs for s in as_expr(v).free_symbols if isinstance(s, DefSymbol)}
+        if any(self.order.index(s) >= first_use for s in needs if s in self.definition):
+            return False
+        for p in self.order[first_use:]:
+            self.definition[p] = as_expr(self.definition[p]).xreplace(swap)
+        self.order[first_use:first_use] = [p for p, _v in pairs]
+        self.definition.update(pairs)
+        self.full = {}
+        for p in self.order:
+            self.full[p] = as_expr(self.definition[p]).xreplace(self.full)
+        for e in self.entries.values():  # the input matrix itself and parameters (h_Θ(x)) too
+            if not e.defined and is_matrix(e.value):
+                e.value = sp.ImmutableMatrix(e.value.xreplace(swap))  # type: ignore[union-attr]
+            e.param_values = tuple(
+                sp.ImmutableMatrix(v.xreplace(swap)) if is_matrix(v) else as_expr(v).xreplace(swap)  # type: ignore[union-attr]
+                for v in e.param_values
+            )
+        return True
 
     def _note_layers(self, key: str) -> None:
         m = _LAYER_IN_KEY.search(key)
@@ -682,6 +726,9 @@ class Evaluator:
     def eval_Neg(self, node: Neg) -> Value:
         return _collapse(-self.eval(node.operand))
 
+    def eval_PlusMinus(self, node: PlusMinus) -> Value:  # the checker reads a claim's ± before this
+        raise MeaningError("± stands for two values; only a claim can hold it (read as +, then as −)")
+
     def eval_BinOp(self, node: BinOp) -> Value:
         if node.op in ("+", "-"):
             return self._eval_sum(node)
@@ -774,6 +821,7 @@ class Evaluator:
             raise ShapeError("an exponent must be a scalar")
         if is_matrix(base):
             return _collapse(base.applyfunc(lambda x: x**exp))  # type: ignore[union-attr]
+        _refuse_huge_power(base, exp)
         return base**exp
 
     def product_call(self, node: Node) -> bool:
@@ -1176,6 +1224,19 @@ def multiply(a: Value, b: Value, kind: str | None) -> Value:
     if ca != rb:
         raise ShapeError(f"cannot multiply {shape_text(a)} by {shape_text(b)} (inner sizes differ)")
     return _collapse(sp.ImmutableMatrix(a * b))
+
+
+MAX_POWER_BITS = 1_000_000  # an exact number written as a power (9^{9^{9}}) has at most this many bits
+
+
+def _refuse_huge_power(base: Value, exp: Value) -> None:
+    """A power of exact numbers too large to compute: Python's integer power would hold the
+    interpreter for minutes in C, where no time limit of this thread can stop it."""
+    b, e = as_expr(base), as_expr(exp)
+    if b.is_Rational and e.is_Integer and b not in (0, 1, -1):
+        bits = abs(int(e)) * max(int(b.p).bit_length(), int(b.q).bit_length())  # type: ignore[attr-defined]
+        if bits > MAX_POWER_BITS:
+            raise MeaningError(f"the number {sp.sstr(b)}^{sp.sstr(e)} is too large to compute (about {bits} bits)")
 
 
 def _free_symbols(v: Value) -> set[sp.Symbol]:

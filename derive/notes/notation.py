@@ -7,8 +7,8 @@ is decided later by ``derive.meaning``; the parser only records how it was writt
 
 Grammar, loosely (``juxt`` is two factors side by side)::
 
-    chain   := expr ('=' expr)*                 (a = b = c is a derivation, link by link)
-    expr    := [+|-] term (('+'|'-') term)*
+    chain   := expr (('=' | ':=') expr)*        (a = b = c is a derivation, link by link)
+    expr    := [+|-|\\pm|\\mp] term (('+'|'-'|\\pm|\\mp) term)*
     term    := factor ((op | juxt) factor)*      op: * \\cdot \\times / \\odot \\circ .*
     factor  := [-] postfix
     postfix := primary (^sup | _sub | ' | ^T)*
@@ -21,6 +21,7 @@ other superscript is a power, or a transpose when it is ``T``/``\\top``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -45,11 +46,13 @@ __all__ = [
     "Norm",
     "Num",
     "ParseError",
+    "PlusMinus",
     "Pow",
     "Prime",
     "Sqrt",
     "Sum",
     "Transpose",
+    "map_children",
     "parse_chain",
     "parse_condition",
     "parse_expression",
@@ -223,6 +226,17 @@ class Neg(Node):
 
 
 @dataclass
+class PlusMinus(Node):
+    """``left \\pm right`` (``left`` None for a leading ``\\pm right``); ``sign`` is "pm" for ±
+    and "mp" for ∓. A claim with ± stands for two equations: every ± read as +, then as − (∓ the
+    other way round)."""
+
+    sign: str
+    left: Node | None
+    right: Node
+
+
+@dataclass
 class Pow(Node):
     """``base^exponent``; ``raw`` is the superscript tokens, so ``y^n`` can still be read as a
     declared name."""
@@ -326,10 +340,13 @@ class Sqrt(Node):
 
 @dataclass
 class Chain:
-    """An equation chain ``a = b = c``: the sides and their source text."""
+    """An equation chain ``a = b = c``: the sides, their source text and where it starts, and the
+    relation of each link: "=" (also for ``\\approx``, ``\\equiv``) or ":=" (an assignment)."""
 
     sides: list[Node]
     texts: list[str]
+    starts: list[int] = field(default_factory=list)
+    relations: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -525,6 +542,28 @@ def children(node: Node) -> list[Node]:
     return out
 
 
+def map_children(node: Node, f: Callable[[Node], Node]) -> Node:
+    """``node`` with ``f`` applied to each direct subexpression (a new node when any changed)."""
+    changes = {}
+    for fld in dataclasses.fields(node):
+        v = getattr(node, fld.name)
+        if isinstance(v, Node):
+            changes[fld.name] = f(v)
+        elif isinstance(v, list):
+            changes[fld.name] = _map_item(v, f)
+    return dataclasses.replace(node, **changes) if changes else node
+
+
+def _map_item(x: object, f: Callable[[Node], Node]) -> object:
+    if isinstance(x, Node):
+        return f(x)
+    if isinstance(x, list):
+        return [_map_item(y, f) for y in x]
+    if isinstance(x, tuple) and not (x and isinstance(x[0], Token)):
+        return tuple(_map_item(y, f) for y in x)
+    return x
+
+
 def walk(node: Node) -> Iterable[Node]:
     """Every node, parents before children (a loop with a stack: any depth)."""
     stack = [node]
@@ -606,8 +645,11 @@ class _Parser:
         starts = [self.tok.pos]
         sides = [self.expr()]
         ends = []
+        relations = []
         while self.peek_op("=") or self.peek_cmd("approx") or self.peek_cmd("equiv"):
             ends.append(self.tok.pos)
+            # the lexer gives := as '=' at the position of its colon
+            relations.append(":=" if self.text.startswith(":", self.tok.pos) else "=")
             self.advance()
             starts.append(self.tok.pos)
             sides.append(self.expr())
@@ -615,7 +657,7 @@ class _Parser:
             raise self.error("'=' (only equations can be checked)")
         ends.append(self.tok.pos)
         texts = [self.text[s:e].strip() for s, e in zip(starts, ends, strict=False)]
-        return Chain(sides, texts)
+        return Chain(sides, texts, starts, relations)
 
     def expr(self) -> Node:
         pos = self.tok.pos
@@ -626,7 +668,8 @@ class _Parser:
             self.advance()
             node = Neg(self.term(), pos=pos)
         elif self.peek_cmd("pm") or self.peek_cmd("mp"):
-            raise self.error("an expression (± cannot be checked)")
+            sign = self.advance()
+            node = PlusMinus(sign.value, None, self.term(), pos=sign.pos)
         else:
             node = self.term()
         while True:
@@ -636,7 +679,8 @@ class _Parser:
                 right = dots if dots is not None else self.term(signed=True)  # a + -b, as pasted notes write it
                 node = BinOp(op.value, node, right, pos=op.pos)
             elif self.peek_cmd("pm") or self.peek_cmd("mp"):
-                raise self.error("'+' or '-' (± cannot be checked)")
+                sign = self.advance()
+                node = PlusMinus(sign.value, node, self.term(signed=True), pos=sign.pos)
             else:
                 return node
 
@@ -852,7 +896,10 @@ class _Parser:
             return self.call(name)  # f(x) or a(1-a): meaning decides which
         if primes and not self.peek_op("("):
             if self.tok.kind == "WORD" or (
-                self.tok.kind == "CMD" and self.tok.value not in MUL_OPS and self.tok.value not in RELATIONS
+                self.tok.kind == "CMD"
+                and self.tok.value not in MUL_OPS
+                and self.tok.value not in RELATIONS
+                and self.tok.value not in ("pm", "mp")  # u' \pm v': a sign, not u' applied to something
             ):
                 # \sigma' z: a derivative applied without parentheses
                 arg = self.factor()
@@ -1488,6 +1535,9 @@ def to_latex(node: Node) -> str:
         return f"({to_latex(node.left)} {op} {to_latex(node.right)})"
     if isinstance(node, Neg):
         return f"(-{to_latex(node.operand)})"
+    if isinstance(node, PlusMinus):
+        left = "" if node.left is None else to_latex(node.left) + " "
+        return f"({left}\\{node.sign} {to_latex(node.right)})"
     if isinstance(node, Pow):
         return f"({to_latex(node.base)})^{{{to_latex(node.exponent)}}}"
     if isinstance(node, Transpose):
