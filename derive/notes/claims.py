@@ -497,11 +497,8 @@ def _looks_like_function(value: str) -> bool:
     v = value.strip()
     if not v.isalpha() or len(v) < 3 or v in REGISTRY_FUNCTIONS:
         return False
-    return bool(difflib.get_close_matches(v.lower(), REGISTRY_FUNCTIONS, 1, cutoff=0.75)) or v.lower() in (
-        "relu",
-        "sigmoid",
-        "tanh",
-    )
+    known = {name.lower() for name in REGISTRY_FUNCTIONS}
+    return bool(difflib.get_close_matches(v.lower(), REGISTRY_FUNCTIONS, 1, cutoff=0.75)) or v.lower() in known
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from .lexer import Token
-from .notation import BinOp, Dots, Given, Matrix, Name, Neg, Node, Script, children, walk
+from .notation import BinOp, Dots, Given, Matrix, Name, Neg, Node, Script, children, map_children, walk
 from .values import MeaningError, ShapeError, Value, is_matrix
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def expand(node: Node, ev: Evaluator, like: Value | None = None) -> tuple[Node, 
         if isinstance(n, Matrix) and any(isinstance(c, Dots) for row in n.rows for c in row):
             out, gaps = _expand_matrix(n, reader, like if n is node else None)
             hidden.extend(gaps)
-            return _map_children(out, visit)
+            return map_children(out, visit)
         if isinstance(n, BinOp) and n.op in ("+", "-"):  # a flat sum by a loop: any length
             terms = _sum_terms(n)
             if any(isinstance(t, Dots) for _, t in terms):
@@ -56,7 +55,7 @@ def expand(node: Node, ev: Evaluator, like: Value | None = None) -> tuple[Node, 
             raise MeaningError(
                 "an ellipsis stands for terms of a sum (x_1 + \\cdots + x_n) or entries of a matrix, not here"
             )
-        return _map_children(n, visit)
+        return map_children(n, visit)
 
     out = visit(node)
     return _substitute_letters(out, reader), hidden
@@ -235,27 +234,6 @@ def _pattern(first: Node, slots: list[_Slot], p: int, q: int, reader: _Reader, c
 # ---- rebuilding trees -------------------------------------------------------------------------------
 
 
-def _map_children(node: Node, f: Callable[[Node], Node]) -> Node:
-    changes = {}
-    for fld in dataclasses.fields(node):
-        v = getattr(node, fld.name)
-        if isinstance(v, Node):
-            changes[fld.name] = f(v)
-        elif isinstance(v, list):
-            changes[fld.name] = _map_item(v, f)
-    return dataclasses.replace(node, **changes) if changes else node
-
-
-def _map_item(x: Any, f: Callable[[Node], Node]) -> Any:
-    if isinstance(x, Node):
-        return f(x)
-    if isinstance(x, list):
-        return [_map_item(y, f) for y in x]
-    if isinstance(x, tuple) and not (x and isinstance(x[0], Token)):
-        return tuple(_map_item(y, f) for y in x)
-    return x
-
-
 def _script(atoms: list[Script]) -> Script:
     out: list[Token] = []
     for k, atom in enumerate(atoms):
@@ -275,7 +253,7 @@ def _with_indices(node: Node, slots: list[_Slot], values: list[int]) -> Node:
             for s, v in mine:
                 atoms[s.place] = (Token("NUM", str(v), s.first[0].pos if s.first else 0),)
             return dataclasses.replace(n, sub=_script(atoms))
-        return _map_children(n, visit)
+        return map_children(n, visit)
 
     return visit(node)
 
@@ -298,7 +276,7 @@ def _substitute_letters(node: Node, reader: _Reader) -> Node:
                     for a, v in zip(atoms, values, strict=True)
                 ]
                 return dataclasses.replace(n, sub=_script(atoms))
-        return _map_children(n, visit)
+        return map_children(n, visit)
 
     return visit(node)
 
