@@ -26,6 +26,7 @@ from .claims import ClaimsFile, ClaimSpec, load_claims, load_claims_text
 from .ellipsis import expand as expand_ellipsis
 from .ellipsis import has_dots
 from .expected import NotesNames
+from .generic import check_generic_link
 from .indices import IndexProblem, claim_assignments
 from .isolation import run_limited
 from .links import Link, check_link
@@ -65,6 +66,9 @@ __all__ = [
 ]
 
 CLAIM_TIME_LIMIT = 20.0  # seconds for one claim, all links and index values together (a file: at most 1000)
+# sizes an ``any`` size takes when a claim is checked again on an instance: distinct, so that a
+# swapped pair of sizes shows, and small, so that the instance is quick
+INSTANCE_SIZES = (3, 2, 4, 5)
 RESERVE = 2.0  # seconds of a claim's budget kept back from its links (reading it, collecting results)
 
 
@@ -266,6 +270,8 @@ def _check_links(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, steps: list[dict
     start = time.monotonic()
     env = cf.env
     sides = list(chain.sides)
+    if env.symbolic_sizes:
+        return _check_for_every_size(cf, spec, chain, steps, budget)
     try:
         hidden = _expand_ellipses(env, sides)
     except ShapeError as err:  # more rows written around the dots than the other side has
@@ -305,6 +311,50 @@ def _check_links(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, steps: list[dict
         step["verdict"] = link.verdict
         links.append(link)
     return _claim_result(spec, steps, links)
+
+
+def _check_for_every_size(cf: ClaimsFile, spec: ClaimSpec, chain: Chain, steps: list[dict],
+                          budget: float) -> ClaimResult:
+    """A file with ``sizes: {n: any}``: every link proved for every size (derive.notes.generic).
+
+    A claim that fails, or that has no meaning while the sizes are symbols, is checked again on
+    an instance (distinct small sizes): its failure there gets the instance's counterexample and
+    diagnosis; its success there is reported, not taken for a proof."""
+    start = time.monotonic()
+    seed = _seed(spec.id + spec.latex)
+    sizes = ", ".join(cf.env.symbolic_sizes)
+    links: list[Link] = []
+    unsupported = None
+    for k, step in enumerate(steps):
+        per_link = max(budget - (time.monotonic() - start) - RESERVE, 1.0) / (len(steps) - k)
+        try:
+            if spec.when:
+                raise MeaningError("a condition (when:) is checked on instances only")
+            generic = check_generic_link(cf.env, chain.sides[k], chain.sides[k + 1], per_link, seed + k)
+        except MeaningError as err:
+            unsupported = unsupported or str(err)
+            link = Link("undecided", reason=f"{err} (with {sizes} symbolic)")
+        except Deadline:
+            link = Link("undecided", reason="time limit reached while checking for every size")
+        else:
+            link = Link(generic.verdict, generic.evidence, counterexample=generic.counterexample)
+        step["verdict"] = link.verdict
+        links.append(link)
+    result = _claim_result(spec, steps, links)
+    result.for_all_sizes = result.verdict == "holds" and result.evidence == "symbolic"
+    if result.verdict == "holds" or (result.verdict == "undecided" and unsupported is None):
+        return result
+    values = {name: INSTANCE_SIZES[k % len(INSTANCE_SIZES)] for k, name in enumerate(cf.env.symbolic_sizes)}
+    instance_steps = [dict(step, verdict="undecided") for step in steps]
+    instance = _check_links(cf.at_sizes(values), spec, chain, instance_steps, budget - (time.monotonic() - start))
+    at = ", ".join(f"{name} = {v}" for name, v in values.items())
+    if instance.verdict == "fails":
+        instance.counterexample = dict(instance.counterexample or {})
+        instance.counterexample["point"] = {**values, **instance.counterexample.get("point", {})}
+        return instance
+    if result.verdict == "undecided" and instance.verdict == "holds":
+        result.reason = f"{unsupported}; it holds at {at}, which proves it for those sizes only"
+    return result
 
 
 def _claim_result(spec: ClaimSpec, steps: list[dict], links: list[Link]) -> ClaimResult:

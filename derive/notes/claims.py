@@ -20,6 +20,7 @@ import yaml
 from ..errors import InputError
 from ..exprs import as_expr
 from ..model import rules
+from .generic import GenericEvaluator
 from .meaning import (
     GENERIC,
     REGISTRY_FUNCTIONS,
@@ -82,6 +83,13 @@ class ClaimsFile:
     m: int = 1
     sections: list[ClaimsFile] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)  # declared in symbols: (alias key -> target key)
+    text: str = ""  # the YAML it was read from, to read it again at concrete sizes (at_sizes)
+    section_index: int = 0
+
+    def at_sizes(self, sizes: dict[str, int]) -> ClaimsFile:
+        """This document again with its ``any`` sizes given the values ``sizes`` (an instance)."""
+        full = load_claims_text(self.text, self.path, instance_sizes=sizes)
+        return full.sections[self.section_index] if full.sections else full
 
     def context(self, spec: ClaimSpec) -> ClaimsFile:
         """The document whose symbols and definitions give ``spec`` its meaning."""
@@ -121,8 +129,9 @@ def load_claims_bytes(data: bytes, name: str = "<claims>") -> ClaimsFile:
     return load_claims_text(text, name)
 
 
-def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
-    """Validate claims given as YAML text; ``name`` is used in messages."""
+def load_claims_text(text: str, name: str = "<claims>", instance_sizes: dict[str, int] | None = None) -> ClaimsFile:
+    """Validate claims given as YAML text; ``name`` is used in messages. ``instance_sizes`` gives
+    the sizes declared ``any`` a value (else they are symbols)."""
     if not text.strip():
         raise InputError("the file is empty", file=name)
     try:
@@ -136,18 +145,20 @@ def load_claims_text(text: str, name: str = "<claims>") -> ClaimsFile:
         raise InputError(f"not valid YAML: {problem}", file=name, line=mark.line + 1 if mark else None) from None
     if not roots:
         raise InputError("the file is empty", file=name)
-    loader = _Loader(name)
+    loader = _Loader(name, instance_sizes)
     sections = []
     for root in roots:
         if not isinstance(root, yaml.MappingNode):
             raise InputError("a claims file is a YAML mapping with a 'claims:' list", file=name, line=_line(root))
         sections.append(loader.load(root, section=len(sections)))
+        sections[-1].text, sections[-1].section_index = text, len(sections) - 1
     if len(sections) == 1:
         return sections[0]
     first = sections[0]
     claims = [spec for part in sections for spec in part.claims]
     return ClaimsFile(
-        name, first.title, first.env, claims, first.definitions, first.network, first.raw_symbols, first.m, sections
+        name, first.title, first.env, claims, first.definitions, first.network, first.raw_symbols, first.m, sections,
+        text=text,
     )
 
 
@@ -178,8 +189,9 @@ def _line(node: yaml.Node) -> int:
 
 
 class _Loader:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, instance_sizes: dict[str, int] | None = None) -> None:
         self.name = name
+        self.instance_sizes = instance_sizes  # values of the sizes declared any, or None: symbols
         self.seen_ids: dict[str, int] = {}  # claim id -> line, across every document of the file
         self.aliases: dict[str, str] = {}  # the aliases the document being loaded declares
 
@@ -218,6 +230,9 @@ class _Loader:
         raw_symbols = self.load_symbol_functions(sections.get("symbols"), env)
         spec = None
         m = max(1, sizes.get("m", 1))
+        if "network" in sections and env.symbolic_sizes:
+            raise self.fail("a network preset is built at concrete sizes: give every size a number, or write "
+                            "the definitions yourself to check for any size", sections["network"][0])
         if "network" in sections:
             spec = self.load_network(*sections["network"])
             if spec.notation == "ng" and m > MAX_EXAMPLES:
@@ -246,10 +261,16 @@ class _Loader:
         for k, v in self.mapping(item[1], "sizes"):
             key = self.scalar(k, "a size name")
             raw = self.scalar(v, f"size {key}")
+            if raw.strip() == "any" and self.instance_sizes is None:  # claims checked for every size
+                env.symbolic_sizes[key.lstrip("\\")] = sp.Symbol(key.lstrip("\\"), integer=True, positive=True)
+                continue
+            if raw.strip() == "any":
+                raw = str(self.instance_sizes.get(key.lstrip("\\"), 3))
             try:
                 value = int(raw)
             except ValueError:
-                raise self.fail(f"size {key} = {raw!r} is impossible: sizes are whole numbers", v) from None
+                problem = f"size {key} = {raw!r} is impossible: sizes are whole numbers, or any"
+                raise self.fail(problem, v) from None
             if value < 1 and key != "t":
                 raise self.fail(f"size {key} = {value} is impossible: sizes are at least 1", v)
             if value > MAX_SIZE:
@@ -331,6 +352,9 @@ class _Loader:
                 if len(dims) != want:
                     raise self.fail(f"{value!r}: write vector[K] or matrix[rows, columns]", k)
                 sizes = [self.size_value(d, k, env) for d in dims]
+                if env.symbolic_sizes:  # entries indexed, checked for every size (derive.notes.generic)
+                    env.generic_shapes[key] = tuple(as_expr(s) for s in sizes)
+                    continue
                 shape = (sizes[0], 1) if want == 1 else (sizes[0], sizes[1])
                 col0 = 1
                 env.add_input(key, shape, col0=col0)
@@ -355,7 +379,14 @@ class _Loader:
                 else:
                     raise self.fail(f"{key_text}: {value!r} is neither a function, a shape nor a name", k)
 
-    def size_value(self, text: str, node: yaml.Node, env: Env) -> int:
+    def size_value(self, text: str, node: yaml.Node, env: Env) -> int | sp.Expr:
+        symbolic = {s for s in env.symbolic_sizes if s in text}
+        if symbolic:  # n, n+1 with n: any
+            try:
+                tree = parse_expression(text)
+            except ParseError:
+                raise self.fail(f"size {text!r} is not a whole number or a size from sizes:", node) from None
+            return GenericEvaluator(env).eval(tree)
         try:
             tree = parse_expression(text)
             v = Evaluator(env, allow_unknown=False).eval(tree)
@@ -443,7 +474,10 @@ class _Loader:
         for d in node.value:
             text = self.scalar(d, "a definition")
             line = _line(d)
-            define(env, text, lambda problem, d=d: self.fail(problem, d))
+            if env.symbolic_sizes:
+                define_generic(env, text, lambda problem, d=d: self.fail(problem, d))
+            else:
+                define(env, text, lambda problem, d=d: self.fail(problem, d))
             out.append((text, line))
         if env.entries:
             for key, entry in list(env.entries.items()):
@@ -504,6 +538,19 @@ def _looks_like_function(value: str) -> bool:
 # ----------------------------------------------------------------------------------------------
 # One definition
 # ----------------------------------------------------------------------------------------------
+
+
+def define_generic(env: Env, text: str, fail) -> None:
+    """With symbolic sizes a definition is kept as written, for derive.notes.generic to read."""
+    try:
+        chain = parse_chain(text)
+    except ParseError as err:
+        raise fail(f"the definition does not parse: {err}") from None
+    lhs, *rest = chain.sides
+    if len(rest) != 1 or not isinstance(lhs, Name):
+        raise fail("a definition is 'name = expression' (one '=', a name on the left)")
+    ev = Evaluator(env)
+    env.generic_definitions[make_key(ev.name_base(lhs), ev.sup_texts(lhs))] = (lhs, rest[0])
 
 
 def define(env: Env, text: str, fail, indices: dict[str, int] | None = None) -> None:

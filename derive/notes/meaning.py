@@ -211,6 +211,11 @@ class Env:
     loss_info: dict = field(default_factory=dict)  # what a preset built, for the diagnosis
     # example letters declared in the file (``n: 'example[N]'``) and how many examples each runs over
     examples: dict[str, int] = field(default_factory=dict)
+    # sizes: {n: any} makes n a symbol; shapes that use one, and the definitions (read as written),
+    # are then checked for every size (derive.notes.generic)
+    symbolic_sizes: dict[str, sp.Symbol] = field(default_factory=dict)
+    generic_shapes: dict[str, tuple[sp.Expr, ...]] = field(default_factory=dict)
+    generic_definitions: dict[str, tuple[Node, Node]] = field(default_factory=dict)
 
     # ---- building -------------------------------------------------------------------------
 

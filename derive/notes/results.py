@@ -55,6 +55,7 @@ class ClaimResult:
     relations: list[str] = field(default_factory=list)  # of each link: "=" or ":="
     steps_latex: list[tuple[str, str]] = field(default_factory=list)
     point_latex: dict[str, str] = field(default_factory=dict)  # LaTeX of the counterexample's non-numbers
+    for_all_sizes: bool = False  # held with the file's sizes symbolic (sizes: {n: any}), not on an instance
 
     def as_json(self) -> dict[str, Any]:
         """The contract's fields, in the contract's order; then ``section`` in a file of several
@@ -73,6 +74,8 @@ class ClaimResult:
             out["section"] = self.section
         if self.readings:
             out["readings"] = list(self.readings)
+        if self.for_all_sizes:
+            out["for_all_sizes"] = True
         return out
 
 
@@ -192,7 +195,7 @@ def format_line(r: ClaimResult, width: int = 4, colour: bool = False) -> str:
     if colour:
         verdict = f"{_COLOURS[r.verdict]}{verdict}\033[0m"
     if r.verdict == "holds":
-        parts = [f"({r.evidence})"]
+        parts = [f"({r.evidence}, for every size)" if r.for_all_sizes else f"({r.evidence})"]
     elif r.verdict == "fails":
         parts = []
         failing = [k for k, s in enumerate(r.steps) if s["verdict"] == "fails"]

@@ -167,7 +167,7 @@ def in_ranges(expr: Expr, indices: dict[sp.Symbol, tuple[Expr, Expr]]) -> Expr:
     return expr.replace(lambda u: isinstance(u, sp.Piecewise), lambda u: u.xreplace(facts).doit())
 
 
-def _deltas_out(expr: Expr) -> Expr:
+def deltas_out(expr: Expr) -> Expr:
     """Kronecker deltas common to every branch of a piecewise expression taken out of it
     (d/dz_i of ReLU(z_j) is Piecewise((δ_ij, z_j > 0), (0, True)) = δ_ij·𝟙[z_j > 0]), so that a
     sum over j can pick its term."""
@@ -188,7 +188,7 @@ def _deltas_out(expr: Expr) -> Expr:
 
 def _diff(expr: Expr, variable: Expr) -> Expr:
     """∂expr/∂variable through sums with symbolic bounds (a Kronecker delta per index)."""
-    return _deltas_out(sp.diff(expr, variable))
+    return deltas_out(sp.diff(expr, variable))
 
 
 _G = sp.Function("g")  # the activation while SymPy differentiates through the sums
@@ -443,6 +443,12 @@ def verify_lemma(lemma: Lemma, timeout: float | None = prover.DEFAULT_TIMEOUT, s
                 time.perf_counter() - start, witness,
             )
             return LemmaCheck(failed, values)
+        if witness.points == 0:  # no point where both sides are real (a division by zero): no evidence
+            at = ", ".join(f"{k} = {v}" for k, v in values.items())
+            return LemmaCheck(prover.Verification(
+                "undecided", f"the sides have no real value at {at} (undefined or complex values)",
+                time.perf_counter() - start, witness,
+            ))
         worst = max(worst, witness.max_error)
     sizes = sorted({tuple(v for k, v in values.items() if k in {s.name for s in lemma.sizes}) for values, _ in cases})
     numbers = (

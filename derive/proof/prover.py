@@ -342,11 +342,13 @@ def normal_sums(e: Expr) -> Expr:
         for var, lo, hi in reversed(limits[1:]):  # Σ_{j,k} as Σ_j Σ_k
             body = sp.Sum(body, (var, lo, hi))
         var, lo, hi = limits[0]
-        canonical = sp.Symbol(f"_k{depth(body)}", integer=True)
         total = sp.S.Zero
         for term in sp.Add.make_args(sp.expand(body)):
             inside = [f for f in sp.Mul.make_args(term) if f.has(var)]
             outside = [f for f in sp.Mul.make_args(term) if not f.has(var)]
+            # named by the depth of what stays inside, so that a sum keeps its name when a
+            # factor with a sum of its own moves out of it
+            canonical = sp.Symbol(f"_k{depth(sp.Mul(*inside))}", integer=True)
             summand = sp.Mul(*inside).xreplace({var: canonical})
             total += sp.Mul(*outside) * (sp.Sum(summand, (canonical, lo, hi)) if inside else (hi - lo + 1))
         return total

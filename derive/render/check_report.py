@@ -218,6 +218,7 @@ def _claim(r: ClaimResult, part: int) -> dict[str, Any]:
         note=r.note,
         section=r.section,
         part=part,
+        for_all_sizes=r.for_all_sizes,
         readings=list(r.readings),
         sides=list(r.sides_latex),
         relations=list(r.relations),

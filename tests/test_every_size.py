@@ -1,0 +1,196 @@
+"""derive check with ``sizes: {n: any}``: claims proved for every size, refuted with the sizes of a
+counterexample, and checked again on an instance for a diagnosis or when they need concrete sizes."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from derive.errors import InputError
+from derive.notes.check import check_file
+from derive.notes.claims import load_claims_text
+from derive.proof import prover
+
+SOFTMAX = r"""
+symbols:
+  z: vector[n]
+  y: vector[n]
+  \sigma: sigmoid
+sizes: {n: any}
+definitions:
+  - s_i = \frac{e^{z_i}}{\sum_{k=1}^{n} e^{z_k}}
+  - L = -\sum_{k=1}^{n} y_k \log s_k
+"""
+
+TWO_LAYERS = r"""
+symbols:
+  W^{(1)}: matrix[h, n]
+  W^{(2)}: matrix[K, h]
+  x: vector[n]
+  y: vector[K]
+  g: tanh
+sizes: {n: any, h: any, K: any}
+definitions:
+  - z^{(1)}_i = \sum_{k=1}^{n} W^{(1)}_{ik} x_k
+  - a^{(1)}_i = g(z^{(1)}_i)
+  - z^{(2)}_i = \sum_{k=1}^{h} W^{(2)}_{ik} a^{(1)}_k
+  - J = \frac{1}{2} \sum_{i=1}^{K} (z^{(2)}_i - y_i)^2
+"""
+
+
+def run(header: str, *claims: str, when: str | None = None) -> list:
+    lines = [textwrap.dedent(header).strip(), "claims:"]
+    for k, latex in enumerate(claims):
+        lines += [f"  - id: c{k}", "    latex: '" + latex.replace("'", "''") + "'"]
+        if when:
+            lines.append(f"    when: '{when}'")
+    return check_file(load_claims_text("\n".join(lines) + "\n"), time_limit=60, isolate=False)
+
+
+def test_softmax_jacobian_is_proved_for_every_size() -> None:
+    (result,) = run(SOFTMAX, r"\frac{\partial s_i}{\partial z_j} = s_i (\delta_{ij} - s_j)")
+    assert (result.verdict, result.evidence, result.for_all_sizes) == ("holds", "symbolic", True)
+    assert result.as_json()["for_all_sizes"] is True
+
+
+def test_cross_entropy_gradient_is_proved_for_every_size() -> None:
+    # needs a factor that is itself a sum (1/Σ e^z) moved out of the sum over k
+    (result,) = run(SOFTMAX, r"\frac{\partial L}{\partial z_j} = s_j \sum_{k=1}^{n} y_k - y_j")
+    assert (result.verdict, result.evidence) == ("holds", "symbolic")
+
+
+def test_a_wrong_sign_fails_with_its_sizes_and_the_instance_diagnosis() -> None:
+    (result,) = run(SOFTMAX, r"\frac{\partial s_i}{\partial z_j} = s_i (\delta_{ij} + s_j)")
+    assert result.verdict == "fails"
+    assert result.counterexample["point"]["n"] == 3
+    assert result.counterexample["lhs"] != pytest.approx(result.counterexample["rhs"])
+    assert "sign" in result.diagnosis
+    assert "for_all_sizes" not in result.as_json()
+
+
+def test_the_sum_rule_of_sigmoids_holds() -> None:
+    claim = r"\frac{\partial}{\partial z_j} \sum_{k=1}^{n} \sigma(z_k) = \sigma(z_j)(1 - \sigma(z_j))"
+    (result,) = run(SOFTMAX, claim)
+    assert (result.verdict, result.evidence) == ("holds", "symbolic")
+
+
+def test_delta_recursion_through_two_layers_of_any_width() -> None:
+    results = run(
+        TWO_LAYERS,
+        r"\frac{\partial J}{\partial z^{(2)}_j} = z^{(2)}_j - y_j",
+        r"\frac{\partial J}{\partial z^{(1)}_j} = g'(z^{(1)}_j) \sum_{i=1}^{K} W^{(2)}_{ij} (z^{(2)}_i - y_i)",
+        r"\frac{\partial J}{\partial W^{(1)}_{jk}} = (1 - (a^{(1)}_j)^2) x_k"
+        r" \sum_{i=1}^{K} W^{(2)}_{ij} (z^{(2)}_i - y_i)",
+    )
+    assert [(r.verdict, r.evidence) for r in results] == [("holds", "symbolic")] * 3
+
+
+def test_a_missing_transpose_names_the_index_that_runs_over_two_sizes() -> None:
+    claim = r"\frac{\partial J}{\partial z^{(1)}_j} = g'(z^{(1)}_j) \sum_{i=1}^{K} W^{(2)}_{ji} (z^{(2)}_i - y_i)"
+    (result,) = run(TWO_LAYERS, claim)
+    assert result.verdict != "holds"
+    assert "j runs over h" in result.reason and "swapped" in result.reason
+
+
+def test_a_wrong_delta_recursion_fails() -> None:
+    claim = r"\frac{\partial J}{\partial z^{(1)}_j} = g'(z^{(1)}_j) \sum_{i=1}^{K} W^{(2)}_{ij} z^{(2)}_i"
+    (result,) = run(TWO_LAYERS, claim)
+    assert result.verdict == "fails"
+    assert {"n", "h", "K"} <= set(result.counterexample["point"])
+
+
+def test_swapped_indices_fail_on_an_instance_with_distinct_sizes() -> None:
+    header = r"""
+    symbols: {W: 'matrix[m, n]', a: 'vector[n]', b: 'vector[m]', y: 'vector[m]', '\sigma': sigmoid}
+    sizes: {n: any, m: any}
+    definitions:
+      - z_i = \sum_{k=1}^{n} W_{ik} a_k + b_i
+      - h_i = \sigma(z_i)
+      - J = \frac{1}{2} \sum_{i=1}^{m} (h_i - y_i)^2
+    """
+    right, wrong = run(
+        header,
+        r"\frac{\partial J}{\partial W_{jk}} = (h_j - y_j) h_j (1 - h_j) a_k",
+        r"\frac{\partial J}{\partial W_{jk}} = (h_j - y_j) h_j (1 - h_j) a_j",
+    )
+    assert (right.verdict, right.evidence) == ("holds", "symbolic")
+    assert wrong.verdict == "fails" and "swapped" in wrong.diagnosis
+    assert (wrong.counterexample["point"]["n"], wrong.counterexample["point"]["m"]) == (3, 2)
+
+
+def test_whole_vectors_are_checked_on_an_instance_only() -> None:
+    same, different = run(SOFTMAX, "z = z", "z = y")
+    assert same.verdict == "undecided"
+    assert "holds at n = 3" in same.reason and "those sizes only" in same.reason
+    assert different.verdict == "fails" and different.counterexample["point"]["n"] == 3
+
+
+def test_a_condition_is_checked_on_an_instance_only() -> None:
+    (result,) = run(SOFTMAX, r"\frac{\partial s_i}{\partial z_j} = -s_i s_j", when=r"i \ne j")
+    assert result.verdict == "undecided" and "when:" in result.reason and "holds at n = 3" in result.reason
+
+
+def test_a_section_with_any_size_is_checked_again_at_its_own_sizes() -> None:
+    text = textwrap.dedent(
+        r"""
+        sizes: {n: 2}
+        claims:
+          - {id: first, latex: 'x = x'}
+        ---
+        symbols: {z: 'vector[n]', y: 'vector[n]'}
+        sizes: {n: any}
+        claims:
+          - {id: second, latex: 'z = y'}
+        """
+    )
+    first, second = check_file(load_claims_text(text), time_limit=60, isolate=False)
+    assert first.verdict == "holds"
+    assert second.verdict == "fails" and second.counterexample["point"]["n"] == 3
+
+
+def test_a_preset_needs_concrete_sizes() -> None:
+    text = "sizes: {n: any}\nnetwork: {notation: ng, layers: [2, 2], hidden: sigmoid, output: sigmoid, loss: bce}\n"
+    with pytest.raises(InputError, match="preset is built at concrete sizes"):
+        load_claims_text(text + "claims:\n  - {id: c, latex: 'a = a'}\n")
+
+
+def test_a_size_that_is_neither_a_number_nor_any_is_refused() -> None:
+    with pytest.raises(InputError, match="or any"):
+        load_claims_text("sizes: {n: many}\nclaims:\n  - {id: c, latex: 'a = a'}\n")
+
+
+def test_normal_sums_moves_a_factor_with_its_own_sum_out() -> None:
+    n, j = sp.Symbol("n", integer=True, positive=True), sp.Symbol("j", integer=True, positive=True)
+    k1, k2 = sp.symbols("k1 k2", integer=True)
+    z, y = sp.IndexedBase("z", real=True), sp.IndexedBase("y", real=True)
+    total = sp.Sum(sp.exp(z[k2]), (k2, 1, n))
+    left = sp.Sum(sp.exp(z[j]) * y[k1] / total, (k1, 1, n))
+    right = sp.exp(z[j]) * sp.Sum(y[k1], (k1, 1, n)) / sp.Sum(sp.exp(z[k1]), (k1, 1, n))
+    assert sp.simplify(prover.normal_sums(left) - prover.normal_sums(right)) == 0
+
+
+def test_the_example_of_the_claims_format_holds_for_every_size() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "CLAIMS_FORMAT.md").read_text(encoding="utf-8")
+    section = doc.split("## For every size", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    results = check_file(load_claims_text(example), time_limit=60, isolate=False)
+    assert [(r.id, r.verdict, r.for_all_sizes) for r in results] == [
+        ("jacobian", "holds", True), ("cross-entropy", "holds", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        (r"\sqrt{-1 - z_j^2} = 1", "no real value"),  # no point to witness it: never holds
+        (r"z_j / 0 = 1", "division by zero"),
+        (r"\sum_{k=1}^{n^{100}} z_k = 0", "limits must be sizes"),  # refused, not written out
+        ("z_5 = z_5", "numbered entry"),  # z_5 exists only from n = 5 on
+    ],
+)
+def test_claims_without_meaning_for_every_size_are_undecided(claim: str, reason: str) -> None:
+    (result,) = run(SOFTMAX, claim)
+    assert result.verdict == "undecided" and reason in result.reason
