@@ -322,6 +322,24 @@ def hostile_cases() -> list[Case]:
         ),
         check_case("check: a chain of 2000 links", g, claims_doc([{"id": "a", "latex": " = ".join(["x"] * 2000)}])),
         check_case(
+            "check: any size, a sum to n^100",
+            g,
+            "symbols:\n  z: vector[n]\nsizes: {n: any}\n"
+            "claims:\n  - id: a\n    latex: '\\sum_{k=1}^{n^{100}} z_k = 0'\n",
+        ),
+        check_case(
+            "check: any size, 19 nested sums",
+            g,
+            "symbols:\n  z: vector[n]\nsizes: {n: any}\nclaims:\n  - id: a\n    latex: '"
+            + "".join(f"\\sum_{{{c}=1}}^{{n}} " for c in "abcdfghijklmopqrstu") + "z_{a} = n'\n",
+        ),
+        check_case(
+            "check: any size, whole vectors of size n",
+            g,
+            "symbols:\n  x: vector[n]\n  W: matrix[n, n]\nsizes: {n: any}\n"
+            "claims:\n  - id: a\n    latex: 'W W x = W x'\n",
+        ),
+        check_case(
             "check: 300 claims", g, claims_doc([{"id": f"c{k}", "latex": f"x_{{{k}}} = x_{{{k}}}"} for k in range(300)])
         ),
     ]

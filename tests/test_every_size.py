@@ -194,3 +194,16 @@ def test_the_example_of_the_claims_format_holds_for_every_size() -> None:
 def test_claims_without_meaning_for_every_size_are_undecided(claim: str, reason: str) -> None:
     (result,) = run(SOFTMAX, claim)
     assert result.verdict == "undecided" and reason in result.reason
+
+
+def test_a_letter_bound_by_a_sum_indexes_an_entry() -> None:
+    sums = "".join(f"\\sum_{{{c}=1}}^{{n}} " for c in "abcdfg")  # a, b, … are names elsewhere
+    right, wrong = run(SOFTMAX, sums + r"z_{a} = n^5 \sum_{k=1}^{n} z_k", sums + "z_{a} = n")
+    assert (right.verdict, right.evidence) == ("holds", "symbolic")
+    assert wrong.verdict == "fails"
+
+
+def test_too_many_nested_sums_are_not_written_out_for_every_size() -> None:
+    sums = "".join(f"\\sum_{{{c}=1}}^{{n}} " for c in "abcdfgh")
+    (result,) = run(SOFTMAX, sums + r"z_{a} = n^6 \sum_{k=1}^{n} z_k")
+    assert result.verdict == "undecided" and "nested sums" in result.reason

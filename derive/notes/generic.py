@@ -22,12 +22,14 @@ import sympy as sp
 from ..exprs import as_expr
 from ..model import rules
 from ..proof import lemmas
+from .lexer import Token
 from .meaning import Env, Evaluator, apply_function, make_key
 from .notation import Abs, BinOp, Call, Deriv, Name, Neg, Node, Num, Pow, Sqrt, Sum
 from .values import MeaningError
 
 __all__ = ["GenericLink", "Unsupported", "check_generic_link"]
 
+MAX_NESTED_SUMS = 6  # sums inside sums (with definitions substituted) that a claim may hold
 MAX_LIMIT = 64  # the largest whole number in a sum's limit (as for a size checked on an instance)
 _PRODUCTS = ("juxt", "cdot", "times", "star", "odot")
 
@@ -44,6 +46,7 @@ class GenericEvaluator:
         self.env = env
         self.names = Evaluator(env)  # how names, subscripts and functions are spelled and looked up
         self.free: dict[str, tuple[sp.Symbol, tuple[sp.Expr, sp.Expr] | None]] = {}
+        self.nesting = 0  # sums around the node being read
         self.sums = 0  # sum indices are numbered, never reused: a substituted definition cannot capture one
         self.where: dict[str, str] = {}  # the first entry each free index letter indexes
         self.opaque: set[str] = set()  # defined names held as variables while differentiating by them
@@ -73,6 +76,8 @@ class GenericEvaluator:
         if name.sub is None:
             raise Unsupported(f"{name.base} has a symbolic size: only its entries ({name.base}_k) have a value")
         atoms = self.names.sub_atoms(name.sub)
+        if atoms is None and all(t.kind == "WORD" and all(c in bound for c in t.value) for t in name.sub):
+            atoms = [(Token("WORD", c, t.pos),) for t in name.sub for c in t.value]  # z_a under \sum_{a=1}^{n}
         if atoms is None or len(atoms) != len(dims):
             raise Unsupported(f"{name.base}_{{…}} needs {len(dims)} index{'es' if len(dims) > 1 else ''}")
         key = make_key(self.names.name_base(name), self.names.sup_texts(name))
@@ -216,9 +221,15 @@ class GenericEvaluator:
             if not _small_linear(limit):  # n^{100} would be written out at every instance
                 raise Unsupported(f"a sum runs to ${sp.latex(limit)}$: its limits must be sizes or indices"
                                   " plus or times small whole numbers")
+        if self.nesting >= MAX_NESTED_SUMS:  # an instance at size 3 writes out 3^depth terms
+            raise Unsupported(f"more than {MAX_NESTED_SUMS} nested sums")
         self.sums += 1
         k = sp.Symbol(f"{node.var}_{{{self.sums}}}", integer=True)
-        return sp.Sum(self.eval(node.body, {**bound, node.var: k}), (k, lo, hi))
+        self.nesting += 1
+        try:
+            return sp.Sum(self.eval(node.body, {**bound, node.var: k}), (k, lo, hi))
+        finally:
+            self.nesting -= 1
 
     def eval_Deriv(self, node: Deriv, bound: dict[str, sp.Expr]) -> sp.Expr:
         """∂F/∂X; by a defined X (z_j = …) along the computation graph: F with X's entries held as

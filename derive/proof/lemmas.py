@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -412,9 +412,9 @@ def _concrete(expr: Expr, values: dict[sp.Symbol, int]) -> Expr:
     return e.xreplace(entries)
 
 
-def instances(lemma: Lemma) -> list[tuple[dict[str, int], list[Pair]]]:
-    """The lemma at each small size case and index value, as plain SymPy pairs."""
-    out = []
+def instances(lemma: Lemma) -> Iterator[tuple[dict[str, int], list[Pair]]]:
+    """The lemma at each small size case and index value, as plain SymPy pairs, smallest sizes
+    first and one at a time (a counterexample at size 1 is found before size 3 is written out)."""
     for case in SIZE_CASES:
         sizes = dict(zip(lemma.sizes, case))
         for idx in _index_cases(lemma, sizes):
@@ -423,17 +423,17 @@ def instances(lemma: Lemma) -> list[tuple[dict[str, int], list[Pair]]]:
             if lemma.instance_facts is not None:
                 facts = lemma.instance_facts(values)
                 pairs = [(lhs.xreplace(facts), rhs.xreplace(facts)) for lhs, rhs in pairs]
-            out.append(({s.name: v for s, v in values.items()}, pairs))
-    return out
+            yield {s.name: v for s, v in values.items()}, pairs
 
 
 def verify_lemma(lemma: Lemma, timeout: float | None = prover.DEFAULT_TIMEOUT, seed: int = 0) -> LemmaCheck:
     """The witness at every small size case and index value (a counterexample names its sizes),
     then the exact proof with the sizes left symbolic."""
     start = time.perf_counter()
-    cases = instances(lemma)
+    cases = []
     worst = 0.0
-    for values, pairs in cases:
+    for values, pairs in instances(lemma):
+        cases.append((values, pairs))
         witness = prover.numeric_witness(pairs, prover.DEFAULT_POINTS, seed)
         if not witness.agree:
             failed = prover.Verification(
