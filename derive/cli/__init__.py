@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import DeriveError
 from ..version import __version__
@@ -24,6 +25,10 @@ COMMANDS = (report, check, train, gradcheck)  # in the order `derive --help` lis
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # `check --format json` must not run --format-help
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line and exit 2, as for any unusable input
         self.exit(2, f"{self.prog}: error: {message}\n")
 
