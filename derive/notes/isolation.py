@@ -98,8 +98,6 @@ def _worker(
 ) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills this worker
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking (_ctrl_c_held)
     try:
         conn.send(check())
     except BaseException as err:  # noqa: BLE001 - the parent turns any failure into "undecided"
@@ -111,18 +109,40 @@ def _worker(
         conn.close()
 
 
+_WAKE_EVERY = 0.2  # seconds
+
+
+def _wait_readable(conn: Any, seconds: float) -> bool:
+    """``conn.poll(seconds)`` in short slices. A SIGINT that the kernel hands to another thread
+    (a progress bar's monitor, say) sets Python's flag but does not
+    interrupt this thread's wait; back in Python between slices, the handler runs and Ctrl-C
+    is raised at once instead of when the claim's time is up."""
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return conn.poll(0)
+        if conn.poll(min(left, _WAKE_EVERY)):
+            return True
+
+
 @contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """SIGINT held back while forking: a Ctrl-C that lands in the fork handlers (logging's, for
-    one) would be swallowed there as an "exception ignored"; held, it is raised just after."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Ctrl-C noted, not raised, while forking, and raised just after. Raised inside the fork
+    handlers (logging's, for one) it would be swallowed as an "exception ignored"; a handler that
+    only notes it cannot be. (Blocking SIGINT instead hands it to another thread, whose handler
+    then raises it in those same fork handlers.) Main thread only, as forking here is."""
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
+    if noted:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
 
 
 def _in_worker(
@@ -134,10 +154,10 @@ def _in_worker(
     proc = ctx.Process(target=_worker, args=(check, on_timeout, send, os.getpid()), daemon=True)
     result: ClaimResult | None = None
     try:
-        with _ctrl_c_held():
+        with _ctrl_c_deferred():
             proc.start()
         send.close()
-        if recv.poll(seconds + GRACE):
+        if _wait_readable(recv, seconds + GRACE):
             try:
                 result = recv.recv()
             except (EOFError, OSError):

@@ -668,7 +668,10 @@ def verify_groups(
     try:
         if workers > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(min(workers, len(tasks))) as pool:
-                raw = pool.starmap(_run_task, [(i, timeout, points, seed) for i in range(len(tasks))])
+                pending = pool.starmap_async(_run_task, [(i, timeout, points, seed) for i in range(len(tasks))])
+                while not pending.ready():  # in slices: a Ctrl-C handed to another thread is seen
+                    pending.wait(0.2)
+                raw = pending.get()
         else:
             raw = [_run_task(i, timeout, points, seed) for i in range(len(tasks))]
     finally:
