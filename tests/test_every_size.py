@@ -207,3 +207,43 @@ def test_too_many_nested_sums_are_not_written_out_for_every_size() -> None:
     sums = "".join(f"\\sum_{{{c}=1}}^{{n}} " for c in "abcdfgh")
     (result,) = run(SOFTMAX, sums + r"z_{a} = n^6 \sum_{k=1}^{n} z_k")
     assert result.verdict == "undecided" and "nested sums" in result.reason
+
+
+def test_a_nest_of_sums_is_the_same_sum_in_either_order() -> None:
+    n, m, j = (sp.Symbol(c, integer=True, positive=True) for c in "nmj")
+    i, k, k2 = sp.symbols("i k k2", integer=True)
+    W, y, x = (sp.IndexedBase(c, real=True) for c in "Wyx")
+    t = sp.tanh(sp.Sum(W[k, k2] * x[k2], (k2, 1, n)))  # a factor with a sum of its own
+    rows_first = sp.Sum(y[i] * sp.Sum(W[i, k] * t * W[k, j], (k, 1, n)), (i, 1, m))
+    columns_first = sp.Sum(t * W[k, j] * sp.Sum(W[i, k] * y[i], (i, 1, m)), (k, 1, n))
+    assert prover.normal_sums(rows_first) == prover.normal_sums(columns_first)
+    # two sibling sums over the same name inside one sum stay two indices
+    siblings = sp.Sum(sp.Sum(W[i, k], (k, 1, n)) * sp.Sum(x[k] * W[i, k], (k, 1, n)), (i, 1, m))
+    (flat,) = [s for s in prover.normal_sums(siblings).atoms(sp.Sum) if len(s.limits) == 3]
+    assert len(flat.free_symbols & {i, k}) == 0
+
+
+def test_a_sum_whose_bound_is_another_index_keeps_its_order() -> None:
+    n = sp.Symbol("n", integer=True, positive=True)
+    i, k = sp.symbols("i k", integer=True)
+    a = sp.IndexedBase("a", real=True)
+    lower = sp.Sum(sp.Sum(a[i, k], (k, 1, i)), (i, 1, n))  # k ≤ i
+    upper = sp.Sum(sp.Sum(a[i, k], (i, 1, k)), (k, 1, n))  # i ≤ k: not the same sum
+    assert prover.prove_equal([(lower, upper)], timeout=20)[0] is False
+    normal = prover.normal_sums(lower)
+    (_, _, inner_bound), (outer, _, _) = normal.limits  # SymPy lists the innermost first
+    assert inner_bound == outer  # still k ≤ i: the inner bound is the outer index
+
+
+def test_backprop_to_the_input_exchanges_two_sums_for_every_size() -> None:
+    claims = [
+        r"\frac{\partial J}{\partial x_j} = \sum_{k=1}^{h} W^{(1)}_{kj} g'(z^{(1)}_k)"
+        r" \sum_{i=1}^{K} W^{(2)}_{ik} (z^{(2)}_i - y_i)",
+        r"\sum_{i=1}^{K} z^{(2)}_i = \sum_{k=1}^{h} a^{(1)}_k \sum_{i=1}^{K} W^{(2)}_{ik}",
+        r"\frac{\partial J}{\partial x_j} = \sum_{k=1}^{h} W^{(1)}_{jk} g'(z^{(1)}_k)"  # W^{(1)} not transposed
+        r" \sum_{i=1}^{K} W^{(2)}_{ik} (z^{(2)}_i - y_i)",
+    ]
+    right, exchanged, wrong = run(TWO_LAYERS, *claims)
+    assert (right.verdict, right.evidence, right.for_all_sizes) == ("holds", "symbolic", True)
+    assert (exchanged.verdict, exchanged.for_all_sizes) == ("holds", True)
+    assert wrong.verdict != "holds"

@@ -41,6 +41,7 @@ from sympy.polys.rings import ring
 from ..exprs import as_expr
 from ..model import rules
 from ..timelimit import Deadline, time_limit
+from .sums import normal_sums
 
 __all__ = [
     "DEFAULT_POINTS",
@@ -324,36 +325,6 @@ def numeric_witness(
 # ------------------------------------------------------------------------------------------
 # Exact proof.
 # ------------------------------------------------------------------------------------------
-
-
-def normal_sums(e: Expr) -> Expr:
-    """Sums with symbolic bounds in a normal form: one index each, the body expanded into terms,
-    each term its own sum with every factor free of the index outside it, the index renamed by
-    its nesting depth. Equal sums then look alike (Σ_k c·D_k W_ki = c·Σ_k W_ki D_k)."""
-    if not e.has(sp.Sum):
-        return e
-
-    def depth(s: Expr) -> int:
-        inner = [depth(a) for a in s.args if isinstance(a, sp.Basic) and a.has(sp.Sum)]
-        return (1 if isinstance(s, sp.Sum) else 0) + max(inner, default=0)
-
-    def one(s: sp.Sum) -> Expr:
-        body, *limits = s.args
-        for var, lo, hi in reversed(limits[1:]):  # Σ_{j,k} as Σ_j Σ_k
-            body = sp.Sum(body, (var, lo, hi))
-        var, lo, hi = limits[0]
-        total = sp.S.Zero
-        for term in sp.Add.make_args(sp.expand(body)):
-            inside = [f for f in sp.Mul.make_args(term) if f.has(var)]
-            outside = [f for f in sp.Mul.make_args(term) if not f.has(var)]
-            # named by the depth of what stays inside, so that a sum keeps its name when a
-            # factor with a sum of its own moves out of it
-            canonical = sp.Symbol(f"_k{depth(sp.Mul(*inside))}", integer=True)
-            summand = sp.Mul(*inside).xreplace({var: canonical})
-            total += sp.Mul(*outside) * (sp.Sum(summand, (canonical, lo, hi)) if inside else (hi - lo + 1))
-        return total
-
-    return e.replace(lambda x: isinstance(x, sp.Sum), one)
 
 
 def atomize(exprs: Sequence[Expr]) -> list[Expr]:
