@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["Deadline", "deadline", "time_limit"]
 
+RAISE_AGAIN_AFTER = 0.5  # seconds between raises of an expired limit whose block still runs
+
 
 class Deadline(Exception):  # noqa: N818 - reads as what it is
     """A block ran past its time limit."""
@@ -60,10 +62,16 @@ class _Watchdog:
         return limit
 
     def stop(self, limit: _Limit) -> None:
-        with self.lock:
-            limit.active = False
-            if limit.fired:  # raised too late to be seen inside the block: take it back
-                _set_async_exc(limit.thread_id, None)
+        """End the limit in its own thread; an exception of it still on its way is absorbed here."""
+        while True:
+            try:
+                with self.lock:  # no more raises once inactive: the watchdog fires under this lock
+                    limit.active = False
+                break
+            except limit.error:  # its own exception arrived on the way in: the limit is over anyway
+                continue
+        if limit.fired:
+            _absorb(limit.error)
 
     def _run(self) -> None:
         with self.lock:
@@ -80,10 +88,32 @@ class _Watchdog:
                 limit = heapq.heappop(self.heap)
                 limit.fired = True
                 _set_async_exc(limit.thread_id, limit.error)
+                # raised again until the block ends: raised where Python only reports it (a
+                # finalizer, a profiler's hook) or caught by code that catches everything, it
+                # would be lost and the block would run on
+                limit.expires = time.monotonic() + RAISE_AGAIN_AFTER
+                heapq.heappush(self.heap, limit)
 
 
-def _set_async_exc(thread_id: int, error: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(error) if error else None)
+def _set_async_exc(thread_id: int, error: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(error))
+
+
+def _absorb(error: type[BaseException]) -> None:
+    """Let an exception set for this thread but not raised yet be raised here, and drop it.
+
+    A pending asynchronous exception is raised at the next loop back-edge. Taking it back with
+    ``PyThreadState_SetAsyncExc(id, NULL)`` instead leaves CPython 3.11's eval breaker set, and
+    under a profiler or tracer (cProfile, coverage, a debugger) the thread then spins forever
+    on its next function call."""
+    try:
+        for _ in range(_ABSORB_STEPS):
+            pass
+    except error:
+        pass
+
+
+_ABSORB_STEPS = 100  # back-edges: each one checks for a pending asynchronous exception
 
 
 _watchdog = _Watchdog()
