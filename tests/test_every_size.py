@@ -247,3 +247,32 @@ def test_backprop_to_the_input_exchanges_two_sums_for_every_size() -> None:
     assert (right.verdict, right.evidence, right.for_all_sizes) == ("holds", "symbolic", True)
     assert (exchanged.verdict, exchanged.for_all_sizes) == ("holds", True)
     assert wrong.verdict != "holds"
+
+
+MEAN_OVER_EXAMPLES = r"""
+symbols: {W: 'matrix[K, n]', X: 'matrix[n, m]', Y: 'matrix[K, m]', '\sigma': sigmoid}
+sizes: {n: any, K: any, m: any}
+definitions:
+  - Z_{i,e} = \sum_{k=1}^{n} W_{ik} X_{k,e}
+  - A_{i,e} = \sigma(Z_{i,e})
+  - J = \frac{1}{2m} \sum_{e=1}^{m} \sum_{i=1}^{K} (Z_{i,e} - Y_{i,e})^2
+  - C = -\frac{1}{m} \sum_{e=1}^{m} \sum_{i=1}^{K} (Y_{i,e} \log A_{i,e} + (1 - Y_{i,e}) \log(1 - A_{i,e}))
+"""
+
+
+def test_the_mean_over_any_number_of_examples() -> None:
+    mse, bce, no_mean = run(
+        MEAN_OVER_EXAMPLES,
+        r"\frac{\partial J}{\partial W_{jk}} = \frac{1}{m} \sum_{e=1}^{m} (Z_{j,e} - Y_{j,e}) X_{k,e}",
+        r"\frac{\partial C}{\partial W_{jk}} = \frac{1}{m} \sum_{e=1}^{m} (A_{j,e} - Y_{j,e}) X_{k,e}",
+        r"\frac{\partial J}{\partial W_{jk}} = \sum_{e=1}^{m} (Z_{j,e} - Y_{j,e}) X_{k,e}",
+    )
+    assert (mse.verdict, mse.for_all_sizes) == ("holds", True)
+    assert (bce.verdict, bce.for_all_sizes) == ("holds", True)
+    assert no_mean.verdict == "fails" and "1/m" in no_mean.diagnosis
+
+
+def test_a_subscript_of_letters_that_are_not_indices_says_how_to_write_it() -> None:
+    header = MEAN_OVER_EXAMPLES.replace("{i,e}", "{ie}").replace("{k,e}", "{ke}")
+    (result,) = run(header, r"\frac{\partial J}{\partial W_{jk}} = \frac{1}{m} \sum_{e=1}^{m} Z_{je} X_{ke}")
+    assert result.verdict == "undecided" and "separate others with commas (Z_{i,e})" in result.reason

@@ -23,7 +23,7 @@ from ..exprs import as_expr
 from ..model import rules
 from ..proof import lemmas
 from .lexer import Token
-from .meaning import Env, Evaluator, apply_function, make_key
+from .meaning import INDEX_LETTERS, Env, Evaluator, apply_function, make_key
 from .notation import Abs, BinOp, Call, Deriv, Name, Neg, Node, Num, Pow, Sqrt, Sum
 from .values import MeaningError
 
@@ -183,6 +183,13 @@ class GenericEvaluator:
         key = make_key(self.names.name_base(name), self.names.sup_texts(name))
         letters = self.letters(key)
         if not letters and name.sub is not None:
+            lhs = self.env.generic_definitions[key][0]
+            if isinstance(lhs, Name) and lhs.sub is not None and self.names.sub_atoms(lhs.sub) is None:
+                letters_text = ", ".join(sorted(INDEX_LETTERS))
+                raise Unsupported(
+                    f"the subscript of {name.base} in its definition is not read as indices: single letters"
+                    f" {letters_text} are; separate others with commas ({name.base}_{{i,e}})"
+                )
             raise Unsupported(f"{name.base} is defined as a whole, not entry by entry")
         indices = self.atoms(name, bound, self.definition_dims(key)) if letters else []
         return self.entry(key, indices)
