@@ -19,11 +19,11 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-__all__ = ["Deadline", "deadline", "time_limit"]
+__all__ = ["Deadline", "deadline", "time_limit", "wait_in_slices"]
 
 RAISE_AGAIN_AFTER = 0.5  # seconds between raises of an expired limit whose block still runs
 
@@ -151,3 +151,22 @@ def deadline(seconds: float, error: type[Exception] = Deadline) -> Iterator[None
         raise error("no time left")
     with time_limit(seconds, error):
         yield
+
+
+WAKE_EVERY = 0.2  # seconds: how soon a wait in slices sees a signal delivered to another thread
+
+
+def wait_in_slices(wait: Callable[[float], bool], seconds: float | None) -> bool:
+    """``wait(seconds)`` (True once the awaited thing is ready; None: no end) as waits of at most
+    WAKE_EVERY.
+
+    A SIGINT that the kernel hands to another thread (a progress bar's monitor, say) sets
+    Python's flag but does not interrupt this thread's wait; back in Python between slices, the
+    handler runs and Ctrl-C is raised at once instead of when the wait is over."""
+    end = float("inf") if seconds is None else time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return wait(0)
+        if wait(min(left, WAKE_EVERY)):
+            return True

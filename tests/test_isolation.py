@@ -11,6 +11,7 @@ import time
 import pytest
 
 from derive.notes import isolation
+from derive.timelimit import wait_in_slices
 
 
 def test_ctrl_c_while_forking_is_raised_after_the_fork_not_inside_it() -> None:
@@ -44,7 +45,7 @@ def test_ctrl_c_handed_to_another_thread_interrupts_the_wait_for_a_worker() -> N
     start = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
-            isolation._wait_readable(recv, 60)
+            wait_in_slices(recv.poll, 60)
     finally:
         stop.set()
         timer.cancel()

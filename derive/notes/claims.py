@@ -261,11 +261,12 @@ class _Loader:
         for k, v in self.mapping(item[1], "sizes"):
             key = self.scalar(k, "a size name")
             raw = self.scalar(v, f"size {key}")
+            name = key.lstrip("\\")
             if raw.strip() == "any" and self.instance_sizes is None:  # claims checked for every size
-                env.symbolic_sizes[key.lstrip("\\")] = sp.Symbol(key.lstrip("\\"), integer=True, positive=True)
+                env.symbolic_sizes[name] = sp.Symbol(name, integer=True, positive=True)
                 continue
             if raw.strip() == "any":
-                raw = str(self.instance_sizes.get(key.lstrip("\\"), 3))
+                raw = str(self.instance_sizes.get(name, 3))
             try:
                 value = int(raw)
             except ValueError:
@@ -275,7 +276,7 @@ class _Loader:
                 raise self.fail(f"size {key} = {value} is impossible: sizes are at least 1", v)
             if value > MAX_SIZE:
                 raise self.fail(f"size {key} = {value} is too large to check on an instance (at most {MAX_SIZE})", v)
-            out[key.lstrip("\\")] = value
+            out[name] = value
         env.sizes.update(out)
         return out
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..timelimit import time_limit
+from ..timelimit import time_limit, wait_in_slices
 from .results import ClaimResult
 
 __all__ = ["GRACE", "can_fork_workers", "run_limited"]
@@ -109,23 +109,6 @@ def _worker(
         conn.close()
 
 
-_WAKE_EVERY = 0.2  # seconds
-
-
-def _wait_readable(conn: Any, seconds: float) -> bool:
-    """``conn.poll(seconds)`` in short slices. A SIGINT that the kernel hands to another thread
-    (a progress bar's monitor, say) sets Python's flag but does not
-    interrupt this thread's wait; back in Python between slices, the handler runs and Ctrl-C
-    is raised at once instead of when the claim's time is up."""
-    end = time.monotonic() + seconds
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return conn.poll(0)
-        if conn.poll(min(left, _WAKE_EVERY)):
-            return True
-
-
 @contextmanager
 def _ctrl_c_deferred() -> Iterator[None]:
     """Ctrl-C noted, not raised, while forking, and raised just after. Raised inside the fork
@@ -157,7 +140,7 @@ def _in_worker(
         with _ctrl_c_deferred():
             proc.start()
         send.close()
-        if _wait_readable(recv, seconds + GRACE):
+        if wait_in_slices(recv.poll, seconds + GRACE):
             try:
                 result = recv.recv()
             except (EOFError, OSError):

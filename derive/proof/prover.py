@@ -40,7 +40,7 @@ from sympy.polys.rings import ring
 
 from ..exprs import as_expr
 from ..model import rules
-from ..timelimit import Deadline, time_limit
+from ..timelimit import Deadline, time_limit, wait_in_slices
 from .sums import normal_sums
 
 __all__ = [
@@ -640,8 +640,12 @@ def verify_groups(
         if workers > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(min(workers, len(tasks))) as pool:
                 pending = pool.starmap_async(_run_task, [(i, timeout, points, seed) for i in range(len(tasks))])
-                while not pending.ready():  # in slices: a Ctrl-C handed to another thread is seen
-                    pending.wait(0.2)
+
+                def done(seconds: float) -> bool:
+                    pending.wait(seconds)
+                    return pending.ready()
+
+                wait_in_slices(done, None)
                 raw = pending.get()
         else:
             raw = [_run_task(i, timeout, points, seed) for i in range(len(tasks))]

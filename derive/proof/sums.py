@@ -75,6 +75,9 @@ def _in_order(s: sp.Sum) -> Expr:
     first = 1 + max((int(x.name[len(_PREFIX):]) for x in others
                      if x.name.startswith(_PREFIX) and x.name[len(_PREFIX):].isdigit()), default=0)
     names = [sp.Symbol(f"{_PREFIX}{first + t}", integer=True) for t in range(len(limits))]
+    if len(limits) == 1:  # one order only: nothing to compare (most sums; printing a body costs)
+        ((var, lo, hi),) = limits
+        return sp.Sum(body.xreplace({var: names[0]}), (names[0], lo, hi))
     best, best_key = s, None
     for order in itertools.permutations(limits):
         rename = {var: names[t] for t, (var, _, _) in enumerate(order)}
