@@ -276,3 +276,14 @@ def test_a_subscript_of_letters_that_are_not_indices_says_how_to_write_it() -> N
     header = MEAN_OVER_EXAMPLES.replace("{i,e}", "{ie}").replace("{k,e}", "{ke}")
     (result,) = run(header, r"\frac{\partial J}{\partial W_{jk}} = \frac{1}{m} \sum_{e=1}^{m} Z_{je} X_{ke}")
     assert result.verdict == "undecided" and "separate others with commas (Z_{i,e})" in result.reason
+
+
+def test_a_sum_whose_range_is_another_index_is_written_out_at_each_size() -> None:
+    # the inner range k depends on the outer index: written out outermost first at each size
+    swapped, wrong = run(
+        SOFTMAX,
+        r"\sum_{k=1}^{n} \sum_{i=1}^{k} z_i = \sum_{i=1}^{n} \sum_{k=i}^{n} z_i",
+        r"\sum_{k=1}^{n} \sum_{i=1}^{k} z_i = \sum_{i=1}^{n} \sum_{k=1}^{i} z_i",
+    )
+    assert swapped.verdict == "holds"
+    assert wrong.verdict == "fails" and wrong.counterexample["point"]["n"] >= 2

@@ -407,9 +407,25 @@ def _index_cases(lemma: Lemma, sizes: dict[sp.Symbol, int]) -> list[dict[sp.Symb
 
 def _concrete(expr: Expr, values: dict[sp.Symbol, int]) -> Expr:
     """The expression at concrete sizes and indices: sums written out, entries as symbols."""
-    e = as_expr(expr).xreplace({s: sp.Integer(v) for s, v in values.items()}).doit()
+    e = _written_out(as_expr(expr).xreplace({s: sp.Integer(v) for s, v in values.items()})).doit()
     entries = {x: sp.Symbol(sp.latex(x), real=True) for x in e.atoms(sp.Indexed)}
     return e.xreplace(entries)
+
+
+def _written_out(e: Expr) -> Expr:
+    """Sums with whole-number limits written out, outermost first, so that an inner range that
+    depends on an outer index (Σ_{k=1}^{n} Σ_{i=1}^{k}) has a number by the time it is written
+    out (SymPy's doit leaves such a sum unevaluated)."""
+
+    def one(s: sp.Sum) -> Expr:
+        body, *limits = s.args
+        var, lo, hi = limits[-1]  # SymPy lists the innermost limit first
+        if not (lo.is_Integer and hi.is_Integer):
+            return s
+        inner = sp.Sum(body, *limits[:-1]) if len(limits) > 1 else body
+        return sp.Add(*[_written_out(inner.subs(var, v)) for v in range(int(lo), int(hi) + 1)])
+
+    return e.replace(lambda x: isinstance(x, sp.Sum), one) if e.has(sp.Sum) else e
 
 
 def instances(lemma: Lemma) -> Iterator[tuple[dict[str, int], list[Pair]]]:
